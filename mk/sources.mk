@@ -1,0 +1,22 @@
+# Source lists shared by harkd, the tests and the tools.
+
+# Portable core (src/): no hardware access.
+CORE_SRCS := \
+  src/config.c \
+  src/ctrl.c \
+  src/eloop.c \
+  src/level_meter.c \
+  src/log.c \
+  src/pcm_convert.c \
+  src/pipeline.c \
+  src/ring.c
+
+# Hardware access (drivers/) linked into harkd.
+DRIVER_SRCS := \
+  drivers/alsa_pcm.c \
+  drivers/audio_capture.c \
+  drivers/audio_playback.c
+
+HARKD_SRCS := src/harkd.c
+
+UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)

@@ -1,0 +1,101 @@
+/*
+ * config.h - harkd configuration: hark.conf and the board file it names.
+ *
+ * Both are INI files parsed strictly: an unknown section or key, a value out
+ * of range, a missing required key or a syntax error is an error that names
+ * file:line and the key. All errors are collected (up to CONFIG_MAX_DIAG) so
+ * a product team sees every mistake in one run (`harkd --check-config`).
+ *
+ * Threads: main thread only, before the audio threads start. The resulting
+ * struct is plain data and is copied by value into the modules that need it.
+ * Library code: nothing is logged here, diagnostics go to the caller.
+ */
+#ifndef HARK_CONFIG_H
+#define HARK_CONFIG_H
+
+#include <stdbool.h>
+
+#include "log.h"
+
+#define HARK_MAX_MICS 16
+#define HARK_MAX_CHANNELS 32
+#define CONFIG_PATH_MAX 256
+#define CONFIG_MAX_DIAG 32
+
+enum sample_format { SAMPLE_S16_LE = 0, SAMPLE_S32_LE };
+enum mic_geometry { GEOM_CIRCULAR = 0, GEOM_LINEAR, GEOM_CUSTOM };
+enum button_type { BUTTON_NONE = 0, BUTTON_EVDEV, BUTTON_GPIO };
+enum led_type { LED_NONE = 0, LED_SYSFS, LED_APA102 };
+
+struct pcm_cfg {
+    char device[128];
+    unsigned rate;
+    unsigned channels;
+    enum sample_format format;
+    unsigned period_frames;
+    unsigned buffer_frames;
+};
+
+struct board_cfg {
+    char name[64];
+    char description[256];
+    unsigned mic_count;
+    enum mic_geometry geometry;
+    double radius_mm, start_deg, spacing_mm;
+    double mic_pos_mm[HARK_MAX_MICS][3];   /* x, y, z in the board frame */
+    struct pcm_cfg capture;
+    int channel_map[HARK_MAX_MICS];        /* ALSA capture channel of mic m */
+    int ref_channel;                       /* ALSA channel of the loopback, -1 = none */
+    struct pcm_cfg playback;
+    struct {
+        enum button_type type;
+        char device[CONFIG_PATH_MAX];
+        unsigned key_code;
+        char gpio_chip[64];
+        unsigned gpio_line;
+        bool active_low;
+        unsigned debounce_ms;
+    } button;
+    struct {
+        enum led_type type;
+        unsigned count;
+        char spi_device[CONFIG_PATH_MAX];
+        int power_gpio_line;               /* -1 = none */
+        char sysfs_name[64];
+    } led;
+};
+
+struct hark_cfg {
+    char path[CONFIG_PATH_MAX];            /* hark.conf as given */
+    char board_path[CONFIG_PATH_MAX];      /* resolved against hark.conf's folder */
+    enum log_level log_level;
+    enum log_target log_target;
+    char ctrl_socket[108];                 /* sun_path size; "" = no control socket */
+    unsigned status_interval_s;
+    int realtime_priority;
+    struct board_cfg board;
+};
+
+struct config_diag {
+    unsigned count;                        /* errors recorded (capped) */
+    unsigned total;                        /* errors seen */
+    char msg[CONFIG_MAX_DIAG][320];
+};
+
+/* Fill cfg with built-in defaults (no board). */
+void config_defaults(struct hark_cfg *cfg);
+
+/* Load hark.conf at path and the board file it names. board_override, when
+ * non-NULL, replaces the [harkd] board key. Returns 0, or -EINVAL with
+ * diag->count messages ("file:line: [section] key: problem"), or -errno when
+ * a file cannot be read (also described in diag). */
+int config_load(const char *path, const char *board_override, struct hark_cfg *cfg,
+                struct config_diag *diag);
+
+/* Load only a board file (tools such as hark-fe use this). */
+int config_load_board(const char *path, struct board_cfg *board, struct config_diag *diag);
+
+const char *sample_format_name(enum sample_format f);
+unsigned sample_format_bytes(enum sample_format f);
+
+#endif
