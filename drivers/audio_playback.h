@@ -1,0 +1,45 @@
+/*
+ * audio_playback.h - the real-time playback thread: SPSC ring of mono float
+ * at the device rate -> ALSA, keeping the device running with silence when
+ * there is nothing to play.
+ *
+ * The stream never stops while harkd runs, so the echo reference and the
+ * microphones stay on one continuous timeline. Every period written to the
+ * device is also pushed to `ref_out` (when given): the software echo
+ * reference for boards without a hardware loopback.
+ *
+ * Threads: create/start/stop/destroy/stats from the main thread. The ring
+ * `in` is consumed and `ref_out` produced by the playback thread only.
+ */
+#ifndef HARK_AUDIO_PLAYBACK_H
+#define HARK_AUDIO_PLAYBACK_H
+
+#include <stddef.h>
+
+#include "audio_io_stats.h"
+#include "config.h"
+#include "ring.h"
+
+struct audio_playback;
+
+struct audio_playback_cfg {
+    const struct pcm_cfg *pcm;
+    struct ring *in;           /* mono float, device rate; may be NULL (silence only) */
+    struct ring *ref_out;      /* may be NULL */
+    int rt_priority;
+};
+
+struct audio_playback *audio_playback_create(const struct audio_playback_cfg *cfg, char *err, size_t errlen);
+int audio_playback_start(struct audio_playback *p);
+void audio_playback_stop(struct audio_playback *p);
+void audio_playback_destroy(struct audio_playback *p);
+
+unsigned audio_playback_period_frames(const struct audio_playback *p);
+const struct pcm_cfg *audio_playback_pcm(const struct audio_playback *p);
+/* frames: all frames written; ring_drops: frames of silence inserted in the
+ * middle of queued audio (the producer fell behind). */
+void audio_playback_get_stats(struct audio_playback *p, struct audio_io_stats *out);
+/* Frames of real (non-silence) audio taken from `in`. */
+uint64_t audio_playback_audio_frames(struct audio_playback *p);
+
+#endif
