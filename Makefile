@@ -93,7 +93,7 @@ HARKD_OBJS := $(call objs,$(HARKD_SRCS)) $(CORE_OBJS) $(DRIVER_OBJS)
 
 # ---- programs ------------------------------------------------------------------
 PROGRAMS := $(BIN)/harkd $(BIN)/harkctl
-HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene
+HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene $(BIN)/hark-bench
 PACED_PLUGIN := $(LIBDIR)/libasound_module_pcm_paced.so
 ifeq ($(ARCH),host)
   ALL_TARGETS := $(PROGRAMS) $(HOST_TOOLS) $(PACED_PLUGIN)
@@ -117,6 +117,9 @@ $(BIN)/hark-wav: $(call objs,tools/hark-wav.c drivers/wav_io.c)
 
 $(BIN)/hark-scene: $(call objs,tools/hark-scene.c drivers/wav_io.c)
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
+
+$(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) -lm)
 
 # The paced ALSA test plugin (tests/alsa/): keeps real-time pace for board sim4.
 # -DPIC is required, or alsa-lib's dlopen fails on snd_dlsym_start.
