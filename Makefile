@@ -115,7 +115,7 @@ $(BIN)/harkctl: $(call objs,src/harkctl.c)
 $(BIN)/hark-wav: $(call objs,tools/hark-wav.c drivers/wav_io.c)
 	$(call link,$^ $(SNDFILE_LIBS) -lm)
 
-$(BIN)/hark-scene: $(call objs,tools/hark-scene.c drivers/wav_io.c)
+$(BIN)/hark-scene: $(call objs,tools/hark-scene.c drivers/wav_io.c src/config.c src/log.c)
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
 
 $(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)

@@ -11,21 +11,18 @@
 #include "audio_capture.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "alsa_pcm.h"
 #include "pcm_convert.h"
+#include "worker.h"
 
 struct audio_capture {
     struct audio_capture_cfg cfg;
     struct alsa_pcm pcm;
-    int stop_fd;
-    pthread_t thread;
-    bool started;
+    struct worker w;
     unsigned hop_frames, out_ch;
     int map[HARK_MAX_MICS + 1];
     uint8_t *raw;          /* one period as the device delivers it */
@@ -44,12 +41,11 @@ struct audio_capture *audio_capture_create(const struct audio_capture_cfg *cfg, 
         return NULL;
     }
     c->cfg = *cfg;
-    c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (c->stop_fd < 0) {
+    if (worker_init(&c->w) < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         goto out_free;
     }
-    if (alsa_pcm_open(&c->pcm, &b->capture, SND_PCM_STREAM_CAPTURE, c->stop_fd, err, errlen) < 0)
+    if (alsa_pcm_open(&c->pcm, &b->capture, SND_PCM_STREAM_CAPTURE, c->w.stop_fd, err, errlen) < 0)
         goto out_close_fd;
     c->hop_frames = c->pcm.cfg.period_frames;
     c->out_ch = b->mic_count + 1;
@@ -74,7 +70,7 @@ out_pcm:
     free(c->raw);
     free(c->hop);
 out_close_fd:
-    close(c->stop_fd);
+    worker_destroy(&c->w);
 out_free:
     free(c);
     return NULL;
@@ -167,33 +163,25 @@ int audio_capture_start(struct audio_capture *c)
     int r;
 
     atomic_store(&c->ctr.running, true);
-    r = pthread_create(&c->thread, NULL, capture_thread, c);
-    if (r != 0) {
+    r = worker_start(&c->w, capture_thread, c);
+    if (r < 0)
         atomic_store(&c->ctr.running, false);
-        return -r;
-    }
-    c->started = true;
-    return 0;
+    return r;
 }
 
 void audio_capture_stop(struct audio_capture *c)
 {
-    uint64_t one = 1;
-
-    if (!c || !c->started)
-        return;
-    (void)!write(c->stop_fd, &one, sizeof(one));
-    pthread_join(c->thread, NULL);
-    c->started = false;
+    if (c)
+        worker_stop(&c->w);
 }
 
 void audio_capture_destroy(struct audio_capture *c)
 {
     if (!c)
         return;
-    audio_capture_stop(c);
+    worker_stop(&c->w);
     alsa_pcm_close(&c->pcm);
-    close(c->stop_fd);
+    worker_destroy(&c->w);
     free(c->raw);
     free(c->hop);
     free(c);

@@ -8,21 +8,18 @@
 #include "audio_playback.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "alsa_pcm.h"
 #include "pcm_convert.h"
+#include "worker.h"
 
 struct audio_playback {
     struct audio_playback_cfg cfg;
     struct alsa_pcm pcm;
-    int stop_fd;
-    pthread_t thread;
-    bool started;
+    struct worker w;
     unsigned period;
     float *buf;
     uint8_t *raw;
@@ -39,12 +36,11 @@ struct audio_playback *audio_playback_create(const struct audio_playback_cfg *cf
         return NULL;
     }
     p->cfg = *cfg;
-    p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (p->stop_fd < 0) {
+    if (worker_init(&p->w) < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         goto out_free;
     }
-    if (alsa_pcm_open(&p->pcm, cfg->pcm, SND_PCM_STREAM_PLAYBACK, p->stop_fd, err, errlen) < 0)
+    if (alsa_pcm_open(&p->pcm, cfg->pcm, SND_PCM_STREAM_PLAYBACK, p->w.stop_fd, err, errlen) < 0)
         goto out_close_fd;
     p->period = p->pcm.cfg.period_frames;
     p->buf = calloc(p->period, sizeof(float));
@@ -60,7 +56,7 @@ out_pcm:
     free(p->buf);
     free(p->raw);
 out_close_fd:
-    close(p->stop_fd);
+    worker_destroy(&p->w);
 out_free:
     free(p);
     return NULL;
@@ -187,33 +183,25 @@ int audio_playback_start(struct audio_playback *p)
     int r;
 
     atomic_store(&p->ctr.running, true);
-    r = pthread_create(&p->thread, NULL, playback_thread, p);
-    if (r != 0) {
+    r = worker_start(&p->w, playback_thread, p);
+    if (r < 0)
         atomic_store(&p->ctr.running, false);
-        return -r;
-    }
-    p->started = true;
-    return 0;
+    return r;
 }
 
 void audio_playback_stop(struct audio_playback *p)
 {
-    uint64_t one = 1;
-
-    if (!p || !p->started)
-        return;
-    (void)!write(p->stop_fd, &one, sizeof(one));
-    pthread_join(p->thread, NULL);
-    p->started = false;
+    if (p)
+        worker_stop(&p->w);
 }
 
 void audio_playback_destroy(struct audio_playback *p)
 {
     if (!p)
         return;
-    audio_playback_stop(p);
+    worker_stop(&p->w);
     alsa_pcm_close(&p->pcm);
-    close(p->stop_fd);
+    worker_destroy(&p->w);
     free(p->buf);
     free(p->raw);
     free(p);

@@ -9,7 +9,8 @@ CORE_SRCS := \
   src/log.c \
   src/pcm_convert.c \
   src/pipeline.c \
-  src/ring.c
+  src/ring.c \
+  src/worker.c
 
 # Hardware access (drivers/) linked into harkd.
 DRIVER_SRCS := \

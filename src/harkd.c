@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,30 @@ static void run_for_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
     eloop_quit(l);
 }
 
+/* alsa-lib prints its own diagnostics through this handler. Only the main
+ * thread may log (audio threads must not format or write), so messages
+ * raised on other threads are dropped; those threads report through their
+ * counters instead. */
+static pthread_t main_thread;
+
+static void alsa_error_handler(const char *file, int line, const char *func, int err, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    (void)file;
+    (void)line;
+    if (!pthread_equal(pthread_self(), main_thread))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (err)
+        log_debug("alsa-lib %s: %s: %s", func, msg, snd_strerror(err));
+    else
+        log_debug("alsa-lib %s: %s", func, msg);
+}
+
 /* ---- main -------------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -468,6 +494,8 @@ int main(int argc, char **argv)
     if (ctrl_path)
         snprintf(h->cfg.ctrl_socket, sizeof(h->cfg.ctrl_socket), "%s", ctrl_path);
     log_setup("harkd", h->cfg.log_level, h->cfg.log_target);
+    main_thread = pthread_self();
+    (void)snd_lib_error_set_handler(alsa_error_handler);
     log_info("harkd %s starting: config %s, board %s (%s)", HARK_VERSION, config_path, h->cfg.board.name,
              h->cfg.board_path);
     clock_gettime(CLOCK_MONOTONIC, &h->t_start);

@@ -2,22 +2,19 @@
  * pipeline.c - the DSP thread (see pipeline.h).
  */
 #include "pipeline.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define SW_REF_CHUNK 256
 
 struct pipeline {
     struct pipeline_cfg cfg;
-    int stop_fd;
-    pthread_t thread;
-    bool started;
+    struct worker w;
     float *hop;
     float sw_ref_buf[SW_REF_CHUNK];
     struct level_meter meter;
@@ -31,9 +28,8 @@ struct pipeline *pipeline_create(const struct pipeline_cfg *cfg)
     if (!p)
         return NULL;
     p->cfg = *cfg;
-    p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     p->hop = calloc((size_t)cfg->hop_frames * cfg->channels, sizeof(float));
-    if (p->stop_fd < 0 || !p->hop || level_meter_init(&p->meter, cfg->channels, cfg->rate) < 0) {
+    if (worker_init(&p->w) < 0 || !p->hop || level_meter_init(&p->meter, cfg->channels, cfg->rate) < 0) {
         pipeline_destroy(p);
         return NULL;
     }
@@ -59,7 +55,7 @@ static void *pipeline_thread(void *arg)
     size_t hop_bytes = (size_t)p->cfg.hop_frames * p->cfg.channels * sizeof(float);
     struct pollfd pfd[2] = {
         { .fd = p->cfg.in_notify_fd, .events = POLLIN },
-        { .fd = p->stop_fd, .events = POLLIN },
+        { .fd = p->w.stop_fd, .events = POLLIN },
     };
 
     for (;;) {
@@ -87,32 +83,20 @@ static void *pipeline_thread(void *arg)
 
 int pipeline_start(struct pipeline *p)
 {
-    int r = pthread_create(&p->thread, NULL, pipeline_thread, p);
-
-    if (r)
-        return -r;
-    p->started = true;
-    return 0;
+    return worker_start(&p->w, pipeline_thread, p);
 }
 
 void pipeline_stop(struct pipeline *p)
 {
-    uint64_t one = 1;
-
-    if (!p || !p->started)
-        return;
-    (void)!write(p->stop_fd, &one, sizeof(one));
-    pthread_join(p->thread, NULL);
-    p->started = false;
+    if (p)
+        worker_stop(&p->w);
 }
 
 void pipeline_destroy(struct pipeline *p)
 {
     if (!p)
         return;
-    pipeline_stop(p);
-    if (p->stop_fd >= 0)
-        close(p->stop_fd);
+    worker_destroy(&p->w);
     free(p->hop);
     free(p);
 }

@@ -31,12 +31,9 @@
  *   - noise uses a splitmix64 generator seeded by --seed: same arguments,
  *     same output, bit for bit.
  *
- * Board file (INI, read with libinih; other sections and keys are ignored):
- *   [mics]    count, geometry = circular|linear|custom, radius_mm, start_deg
- *             (circular), spacing_mm (linear, along +x, centred, mic 0 at
- *             the most negative x), mic<N> = x y z in mm (custom)
- *   [capture] rate, channels, channel_map = <ALSA channel of mic 0..count-1>
- *             (default 0 1 ...), ref_channel = <n>|none (default none)
+ * Board file: read with harkd's strict parser (src/config.c, keys in
+ * docs/boards.md); mic positions, capture rate, channel count, channel_map
+ * and ref_channel are used.
  *
  * Exit status: 0 ok, 1 I/O or data error, 2 bad arguments.
  */
@@ -51,14 +48,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include <ini.h>
 #include <speex/speex_resampler.h>
 
+#include "config.h"
 #include "wav_io.h"
 
 #define HS_PROG "hark-scene"
-#define HS_MAX_MICS 64
-#define HS_MAX_CHANNELS 256
+#define HS_MAX_MICS HARK_MAX_MICS
 #define HS_SPEED_OF_SOUND 343.0 /* m/s */
 #define HS_SINC_HALF 32  /* interpolator taps on each side */
 #define HS_KAISER_BETA 8.0
@@ -73,46 +69,38 @@ enum {
     HS_EXIT_USAGE = 2,
 };
 
-enum hs_geometry {
-    HS_GEOM_UNSET,
-    HS_GEOM_CIRCULAR,
-    HS_GEOM_LINEAR,
-    HS_GEOM_CUSTOM,
-};
-
 enum hs_noise {
     HS_NOISE_WHITE,
     HS_NOISE_PINK,
     HS_NOISE_NONE,
 };
 
+/* What the scene needs from the board file, read with harkd's own strict
+ * parser (src/config.c), so a board file that works here works on the device. */
 struct hs_board {
-    int mic_count;  /* 0 until read */
-    enum hs_geometry geometry;
-    double radius_mm, start_deg, spacing_mm;
-    bool have_radius, have_spacing;
-    double custom_mm[HS_MAX_MICS][3];
-    bool have_custom[HS_MAX_MICS];
-    int rate, channels;  /* [capture]; 0 until read */
+    int mic_count;
+    int rate, channels;         /* [capture] */
     int channel_map[HS_MAX_MICS];
-    int map_count;  /* -1: not given */
-    int ref_channel;  /* -1: none */
-    double pos[HS_MAX_MICS][3]; /* metres, filled by hs_board_finish() */
-    char err[200];  /* first problem found while parsing */
-    int err_line;  /* its line in the file, 0 if none */
+    int ref_channel;            /* -1: none */
+    double pos[HS_MAX_MICS][3]; /* metres */
 };
 
 static void hs_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void hs_verr(const char *fmt, va_list ap)
+{
+    fprintf(stderr, HS_PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
 
 static void hs_err(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, HS_PROG ": ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    hs_verr(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 /* ---- number parsing ------------------------------------------------------ */
@@ -132,239 +120,33 @@ static int hs_parse_double(const char *s, double *out)
     return 0;
 }
 
-static int hs_parse_int(const char *s, long min, long max, int *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    while (*end == ' ' || *end == '\t')
-        end++;
-    if (errno || end == s || *end || v < min || v > max)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
-/* Up to `max` numbers separated by blanks or commas; returns count or -EINVAL. */
-static int hs_parse_list(const char *s, double *out, int max)
-{
-    int n = 0;
-
-    for (;;) {
-        char *end;
-        double v;
-
-        while (*s == ' ' || *s == '\t' || *s == ',')
-            s++;
-        if (!*s)
-            return n;
-        if (n == max)
-            return -EINVAL;
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno || end == s || !isfinite(v))
-            return -EINVAL;
-        out[n++] = v;
-        s = end;
-    }
-}
-
-/* ---- board file ---------------------------------------------------------- */
-
-static int hs_board_bad(struct hs_board *b, const char *section, const char *name,
-                        const char *value, const char *why)
-{
-    if (!b->err[0])
-        snprintf(b->err, sizeof(b->err), "[%s] %s = %s: %s", section, name, value, why);
-    return 0;
-}
-
-static int hs_board_mics_key(struct hs_board *b, const char *name, const char *value)
-{
-    if (!strcmp(name, "count"))
-        return hs_parse_int(value, 1, HS_MAX_MICS, &b->mic_count) == 0;
-    if (!strcmp(name, "geometry")) {
-        if (!strcasecmp(value, "circular"))
-            b->geometry = HS_GEOM_CIRCULAR;
-        else if (!strcasecmp(value, "linear"))
-            b->geometry = HS_GEOM_LINEAR;
-        else if (!strcasecmp(value, "custom"))
-            b->geometry = HS_GEOM_CUSTOM;
-        else
-            return 0;
-        return 1;
-    }
-    if (!strcmp(name, "radius_mm")) {
-        b->have_radius = hs_parse_double(value, &b->radius_mm) == 0 && b->radius_mm > 0;
-        return b->have_radius;
-    }
-    if (!strcmp(name, "start_deg"))
-        return hs_parse_double(value, &b->start_deg) == 0;
-    if (!strcmp(name, "spacing_mm")) {
-        b->have_spacing = hs_parse_double(value, &b->spacing_mm) == 0
-                  && b->spacing_mm > 0;
-        return b->have_spacing;
-    }
-    if (!strncmp(name, "mic", 3) && name[3] >= '0' && name[3] <= '9') {
-        int idx;
-
-        if (hs_parse_int(name + 3, 0, HS_MAX_MICS - 1, &idx))
-            return 0;
-        if (hs_parse_list(value, b->custom_mm[idx], 3) != 3)
-            return 0;
-        b->have_custom[idx] = true;
-        return 1;
-    }
-    return 1;  /* not ours */
-}
-
-static int hs_board_capture_key(struct hs_board *b, const char *name, const char *value)
-{
-    if (!strcmp(name, "rate"))
-        return hs_parse_int(value, 1, 1000000, &b->rate) == 0;
-    if (!strcmp(name, "channels"))
-        return hs_parse_int(value, 1, HS_MAX_CHANNELS, &b->channels) == 0;
-    if (!strcmp(name, "channel_map")) {
-        double v[HS_MAX_MICS];
-        int n = hs_parse_list(value, v, HS_MAX_MICS), i;
-
-        if (n < 1)
-            return 0;
-        for (i = 0; i < n; i++) {
-            if (v[i] != floor(v[i]) || v[i] < 0 || v[i] >= HS_MAX_CHANNELS)
-                return 0;
-            b->channel_map[i] = (int)v[i];
-        }
-        b->map_count = n;
-        return 1;
-    }
-    if (!strcmp(name, "ref_channel")) {
-        if (!strcasecmp(value, "none")) {
-            b->ref_channel = -1;
-            return 1;
-        }
-        return hs_parse_int(value, 0, HS_MAX_CHANNELS - 1, &b->ref_channel) == 0;
-    }
-    return 1;
-}
-
-static int hs_board_ini_handler(void *user, const char *section, const char *name,
-                                const char *value)
-{
-    struct hs_board *b = user;
-    int ok = 1;
-
-    if (!strcasecmp(section, "mics"))
-        ok = hs_board_mics_key(b, name, value);
-    else if (!strcasecmp(section, "capture"))
-        ok = hs_board_capture_key(b, name, value);
-    return ok ? 1 : hs_board_bad(b, section, name, value, "bad value");
-}
-
-/* Check the parsed board and compute mic positions. Returns 0 or -EINVAL. */
-static int hs_board_finish(struct hs_board *b)
-{
-    bool used[HS_MAX_CHANNELS] = { false };
-    int m;
-
-#define HS_BOARD_FAIL(...) do { \
-        snprintf(b->err, sizeof(b->err), __VA_ARGS__); \
-        return -EINVAL; \
-    } while (0)
-
-    if (b->mic_count < 1)
-        HS_BOARD_FAIL("[mics] count is missing");
-    if (b->rate < 1)
-        HS_BOARD_FAIL("[capture] rate is missing");
-    if (b->channels < 1)
-        HS_BOARD_FAIL("[capture] channels is missing");
-    for (m = 0; m < b->mic_count; m++) {
-        switch (b->geometry) {
-        case HS_GEOM_CIRCULAR: {
-            double a = (b->start_deg + 360.0 * m / b->mic_count) * M_PI / 180.0;
-
-            if (!b->have_radius)
-                HS_BOARD_FAIL("[mics] circular geometry needs radius_mm");
-            b->pos[m][0] = b->radius_mm * 1e-3 * cos(a);
-            b->pos[m][1] = b->radius_mm * 1e-3 * sin(a);
-            b->pos[m][2] = 0.0;
-            /* cos(90 deg) is 6e-17, not 0: keep the printout clean. */
-            if (fabs(b->pos[m][0]) < 1e-12)
-                b->pos[m][0] = 0.0;
-            if (fabs(b->pos[m][1]) < 1e-12)
-                b->pos[m][1] = 0.0;
-            break;
-        }
-        case HS_GEOM_LINEAR:
-            if (!b->have_spacing)
-                HS_BOARD_FAIL("[mics] linear geometry needs spacing_mm");
-            b->pos[m][0] = (m - (b->mic_count - 1) / 2.0) * b->spacing_mm * 1e-3;
-            b->pos[m][1] = 0.0;
-            b->pos[m][2] = 0.0;
-            break;
-        case HS_GEOM_CUSTOM:
-            if (!b->have_custom[m])
-                HS_BOARD_FAIL("[mics] custom geometry needs mic%d = x y z", m);
-            b->pos[m][0] = b->custom_mm[m][0] * 1e-3;
-            b->pos[m][1] = b->custom_mm[m][1] * 1e-3;
-            b->pos[m][2] = b->custom_mm[m][2] * 1e-3;
-            break;
-        default:
-            HS_BOARD_FAIL("[mics] geometry is missing (circular, linear or custom)");
-        }
-    }
-    if (b->map_count < 0) {
-        for (m = 0; m < b->mic_count; m++)
-            b->channel_map[m] = m;
-        b->map_count = b->mic_count;
-    }
-    if (b->map_count != b->mic_count)
-        HS_BOARD_FAIL("[capture] channel_map has %d entries for %d mics",
-                      b->map_count, b->mic_count);
-    if (b->ref_channel >= b->channels)
-        HS_BOARD_FAIL("[capture] ref_channel %d is not below channels %d",
-                      b->ref_channel, b->channels);
-    if (b->ref_channel >= 0)
-        used[b->ref_channel] = true;
-    for (m = 0; m < b->mic_count; m++) {
-        int c = b->channel_map[m];
-
-        if (c >= b->channels)
-            HS_BOARD_FAIL("[capture] channel_map: mic %d -> channel %d, "
-                          "but channels = %d", m, c, b->channels);
-        if (used[c])
-            HS_BOARD_FAIL("[capture] channel %d is used twice", c);
-        used[c] = true;
-    }
-    return 0;
-#undef HS_BOARD_FAIL
-}
-
 static int hs_board_load(const char *path, struct hs_board *b)
 {
+    static struct board_cfg cfg;
+    static struct config_diag diag;
     int r;
 
+    memset(&diag, 0, sizeof(diag));
+    r = config_load_board(path, &cfg, &diag);
+    for (unsigned i = 0; i < diag.count; i++)
+        hs_err("%s", diag.msg[i]);
+    if (r < 0)
+        return r;
     memset(b, 0, sizeof(*b));
-    b->map_count = -1;
-    b->ref_channel = -1;
-    r = ini_parse(path, hs_board_ini_handler, b);
-    if (r == -1) {
-        snprintf(b->err, sizeof(b->err), "cannot open: %s", strerror(errno));
-        return errno ? -errno : -EIO;
+    b->mic_count = (int)cfg.mic_count;
+    b->rate = (int)cfg.capture.rate;
+    b->channels = (int)cfg.capture.channels;
+    b->ref_channel = cfg.ref_channel;
+    for (int m = 0; m < b->mic_count; m++) {
+        b->channel_map[m] = cfg.channel_map[m];
+        for (int k = 0; k < 3; k++) {
+            b->pos[m][k] = cfg.mic_pos_mm[m][k] * 1e-3;
+            /* cos(90 deg) is 6e-17, not 0: keep the printout clean. */
+            if (fabs(b->pos[m][k]) < 1e-12)
+                b->pos[m][k] = 0.0;
+        }
     }
-    if (r == -2) {
-        snprintf(b->err, sizeof(b->err), "out of memory");
-        return -ENOMEM;
-    }
-    if (r > 0) {
-        if (!b->err[0])
-            snprintf(b->err, sizeof(b->err), "syntax error");
-        b->err_line = r;
-        return -EINVAL;
-    }
-    return hs_board_finish(b);
+    return 0;
 }
 
 /* ---- audio in ------------------------------------------------------------ */
@@ -674,11 +456,9 @@ static int hs_bad_usage(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, HS_PROG ": ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    hs_verr(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     hs_usage(stderr);
     return HS_EXIT_USAGE;
 }
@@ -840,13 +620,8 @@ int main(int argc, char **argv)
         return r;
 
     r = hs_board_load(a.board, &b);
-    if (r < 0) {
-        if (b.err_line > 0)
-            hs_err("%s:%d: %s", a.board, b.err_line, b.err);
-        else
-            hs_err("%s: %s", a.board, b.err);
+    if (r < 0)
         return HS_EXIT_ERR;
-    }
     r = hs_load_mono(a.speech, &speech_in, &n_speech_in, &speech_rate);
     if (r < 0) {
         hs_err("%s: %s", a.speech, r == -ENODATA ? "no audio" :
