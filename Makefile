@@ -71,6 +71,12 @@ INIH_LIBS := $(or $(call pc,--libs,inih),-linih)
 CMOCKA_LIBS := $(or $(call pc,--libs,cmocka),-lcmocka)
 SNDFILE_LIBS := $(or $(call pc,--libs,sndfile),-lsndfile)
 SPEEXDSP_LIBS := $(or $(call pc,--libs,speexdsp),-lspeexdsp)
+# libwebsockets 4.1.6 built with mbedtls by tools/setup-deps (never Debian's
+# OpenSSL build); Debian's mbedtls 2.28 has no .pc file.
+LWS_PREFIX ?= build/deps/$(ARCH)
+LWS_CFLAGS := -I$(LWS_PREFIX)/include
+MBEDTLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
+LWS_LIBS := $(LWS_PREFIX)/lib/libwebsockets.a $(MBEDTLS_LIBS)
 
 ifeq ($(V),1)
   Q :=
@@ -84,7 +90,7 @@ include mk/sources.mk
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(HARK_CFLAGS) $(ALSA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(HARK_CFLAGS) $(ALSA_CFLAGS) $(LWS_CFLAGS) -MMD -MP -c -o $@ $<
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 CORE_OBJS := $(call objs,$(CORE_SRCS))
@@ -107,7 +113,7 @@ link = @mkdir -p $(dir $@); $(if $(Q),echo "  LD      $@";) \
   $(CC) $(CFLAGS) $(LDFLAGS) $(HARK_LDFLAGS) -o $@ $(1)
 
 $(BIN)/harkd: $(HARKD_OBJS)
-	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) -lm)
+	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
 
 $(BIN)/harkctl: $(call objs,src/harkctl.c)
 	$(call link,$^)
@@ -119,7 +125,7 @@ $(BIN)/hark-scene: $(call objs,tools/hark-scene.c drivers/wav_io.c src/config.c 
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
 
 $(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)
-	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) -lm)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
 
 # The paced ALSA test plugin (tests/alsa/): keeps real-time pace for board sim4.
 # -DPIC is required, or alsa-lib's dlopen fails on snd_dlsym_start.
@@ -136,7 +142,7 @@ ifneq ($(ARCH),host)
 endif
 
 $(TESTBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(CORE_OBJS) $(DRIVER_OBJS)
-	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) -lm)
+	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
 
 $(TESTBIN)/test_wav_io: $(OBJ)/tests/unit/test_wav_io.o $(call objs,drivers/wav_io.c)
 	$(call link,$^ $(CMOCKA_LIBS) $(SNDFILE_LIBS) -lm)

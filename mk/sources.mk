@@ -2,6 +2,7 @@
 
 # Portable core (src/): no hardware access.
 CORE_SRCS := \
+  src/cloud_auth.c \
   src/config.c \
   src/ctrl.c \
   src/eloop.c \
@@ -10,7 +11,8 @@ CORE_SRCS := \
   src/pcm_convert.c \
   src/pipeline.c \
   src/ring.c \
-  src/worker.c
+  src/worker.c \
+  src/ws_client.c
 
 # Hardware access (drivers/) linked into harkd.
 DRIVER_SRCS := \
