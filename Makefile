@@ -121,7 +121,7 @@ $(BIN)/harkctl: $(call objs,src/harkctl.c)
 $(BIN)/hark-wav: $(call objs,tools/hark-wav.c drivers/wav_io.c)
 	$(call link,$^ $(SNDFILE_LIBS) -lm)
 
-$(BIN)/hark-scene: $(call objs,tools/hark-scene.c drivers/wav_io.c src/config.c src/log.c)
+$(BIN)/hark-scene: $(call objs,tools/hark-scene.c tools/room_sim.c drivers/wav_io.c src/config.c src/log.c)
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
 
 $(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)
@@ -146,6 +146,9 @@ $(TESTBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(CORE_OBJS) $(DRIVER_OBJS)
 
 $(TESTBIN)/test_wav_io: $(OBJ)/tests/unit/test_wav_io.o $(call objs,drivers/wav_io.c)
 	$(call link,$^ $(CMOCKA_LIBS) $(SNDFILE_LIBS) -lm)
+
+$(TESTBIN)/test_room_sim: $(OBJ)/tests/unit/test_room_sim.o $(call objs,tools/room_sim.c)
+	$(call link,$^ $(CMOCKA_LIBS) -lm)
 
 unit-build: $(UNIT_TESTS) $(PACED_PLUGIN)
 
