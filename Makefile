@@ -150,13 +150,23 @@ $(TESTBIN)/test_wav_io: $(OBJ)/tests/unit/test_wav_io.o $(call objs,drivers/wav_
 $(TESTBIN)/test_room_sim: $(OBJ)/tests/unit/test_room_sim.o $(call objs,tools/room_sim.c)
 	$(call link,$^ $(CMOCKA_LIBS) -lm)
 
-unit-build: $(UNIT_TESTS) $(PACED_PLUGIN)
+FUZZ_REPLAYS := $(patsubst %,$(TESTBIN)/fuzz_%_replay,$(FUZZ_TARGETS))
+
+$(TESTBIN)/fuzz_%_replay: tests/fuzz/fuzz_%.c $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(call link,-DFUZZ_REPLAY $(HARK_CFLAGS) $^ $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
+
+unit-build: $(UNIT_TESTS) $(PACED_PLUGIN) $(FUZZ_REPLAYS)
 
 # Runs every unit test binary (under qemu for cross builds); prints one
 # summary line "N passed, M failed" and fails if any failed.
 check-unit: unit-build
 	@ARCH=$(ARCH) SANITIZE_TAG=$(if $(SAN_FLAGS),-asan) QEMU="$(QEMU)" HARK_PACED_PLUGIN=$(abspath $(PACED_PLUGIN)) \
 	  tests/run-unit $(UNIT_TESTS)
+	@for t in $(FUZZ_TARGETS); do \
+	  $(QEMU) $(TESTBIN)/fuzz_$${t}_replay tests/fuzz/corpus/$$t/* > $(BUILD)/fuzz_$$t.log 2>&1 || \
+	    { cat $(BUILD)/fuzz_$$t.log; echo "fuzz replay $$t: FAILED"; exit 1; }; \
+	  echo "fuzz replay $$t: $$(ls tests/fuzz/corpus/$$t | wc -l) inputs, no crash"; done
 
 check-integration: all
 	@BUILD=$(abspath $(BUILD)) tests/integration/run

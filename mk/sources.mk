@@ -2,6 +2,7 @@
 
 # Portable core (src/): no hardware access.
 CORE_SRCS := \
+  src/b64.c \
   src/cloud_auth.c \
   src/config.c \
   src/ctrl.c \
@@ -11,6 +12,8 @@ CORE_SRCS := \
   src/pcm_convert.c \
   src/pipeline.c \
   src/ring.c \
+  src/rt_events.c \
+  src/rt_session.c \
   src/worker.c \
   src/ws_client.c
 
@@ -23,3 +26,7 @@ DRIVER_SRCS := \
 HARKD_SRCS := src/harkd.c
 
 UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
+
+# Fuzz targets: each also builds as a replay binary (-DFUZZ_REPLAY) that
+# `make test` runs over its committed corpus.
+FUZZ_TARGETS := rt_events
