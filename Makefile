@@ -99,7 +99,7 @@ HARKD_OBJS := $(call objs,$(HARKD_SRCS)) $(CORE_OBJS) $(DRIVER_OBJS)
 
 # ---- programs ------------------------------------------------------------------
 PROGRAMS := $(BIN)/harkd $(BIN)/harkctl
-HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene $(BIN)/hark-bench
+HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene $(BIN)/hark-bench $(BIN)/hark-cloud-probe
 PACED_PLUGIN := $(LIBDIR)/libasound_module_pcm_paced.so
 ifeq ($(ARCH),host)
   ALL_TARGETS := $(PROGRAMS) $(HOST_TOOLS) $(PACED_PLUGIN)
@@ -123,6 +123,9 @@ $(BIN)/hark-wav: $(call objs,tools/hark-wav.c drivers/wav_io.c)
 
 $(BIN)/hark-scene: $(call objs,tools/hark-scene.c tools/room_sim.c drivers/wav_io.c src/config.c src/log.c)
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
+
+$(BIN)/hark-cloud-probe: $(call objs,tools/hark-cloud-probe.c drivers/wav_io.c) $(CORE_OBJS)
+	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
 
 $(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)
 	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)

@@ -717,6 +717,8 @@ int rt_build_translation_session_update(char *buf, size_t cap,
     if (!cfg || !cfg->output_language || !cfg->output_language[0] || !event_id_ok(event_id))
         return -EINVAL;
     root = jb_session_update(&b, event_id, &session);
+    /* The type cannot change; GA session.update names it in every session. */
+    jb_str(&b, session, "type", "translation");
     audio = jb_obj(&b, session, "audio");
     out = jb_obj(&b, audio, "output");
     jb_str(&b, out, "language", cfg->output_language);

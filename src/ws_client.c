@@ -65,7 +65,7 @@ const char *ws_close_reason_name(enum ws_close_reason r)
     static const char *const names[] = {
         "closed", "closed by peer", "connect failed", "TLS: certificate not trusted",
         "TLS: certificate does not match the host name", "TLS: certificate expired or not yet valid",
-        "TLS failure", "timeout", "message too big",
+        "TLS failure", "timeout", "message too big", "connection lost",
     };
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
@@ -231,8 +231,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             c->established = false;
             ring_skip(c->txq, ring_readable(c->txq));
             report_close(c, c->closing || atomic_load(&c->stop) ? WS_CLOSE_NORMAL
-                            : peer ? WS_CLOSE_PEER : WS_CLOSE_TIMEOUT,
-                         c->peer_code, peer ? c->peer_text : "connection lost");
+                            : peer ? WS_CLOSE_PEER : WS_CLOSE_LOST,
+                         c->peer_code, peer ? c->peer_text : "no close frame from the server");
             c->closing = false;
             if (c->want_reconnect && !atomic_load(&c->stop))
                 schedule_connect(c, true);

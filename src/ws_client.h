@@ -38,6 +38,7 @@ enum ws_close_reason {
     WS_CLOSE_TLS_OTHER,       /* any other TLS failure */
     WS_CLOSE_TIMEOUT,         /* connect/handshake timeout or keepalive lost */
     WS_CLOSE_TOO_BIG,         /* a message exceeded max_message */
+    WS_CLOSE_LOST,            /* the connection dropped without a close frame */
 };
 
 struct ws_client_ops {

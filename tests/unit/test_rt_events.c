@@ -649,7 +649,7 @@ static void test_translation_update(void **state)
     expect_str(root, "type", "session.update");
     s = get_o(root, "session");
     expect_absent(s, "model");   /* fixed at connect time */
-    expect_absent(s, "type");
+    expect_str(s, "type", "translation");
     audio = get_o(s, "audio");
     expect_str(get_o(audio, "output"), "language", "es");
     expect_nkeys(get_o(audio, "output"), 1);
