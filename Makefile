@@ -155,9 +155,8 @@ $(TESTBIN)/test_room_sim: $(OBJ)/tests/unit/test_room_sim.o $(call objs,tools/ro
 
 FUZZ_REPLAYS := $(patsubst %,$(TESTBIN)/fuzz_%_replay,$(FUZZ_TARGETS))
 
-$(TESTBIN)/fuzz_%_replay: tests/fuzz/fuzz_%.c $(CORE_OBJS)
-	@mkdir -p $(dir $@)
-	$(call link,-DFUZZ_REPLAY $(HARK_CFLAGS) $^ $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
+$(TESTBIN)/fuzz_%_replay: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/fuzz_replay.o $(CORE_OBJS)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
 
 unit-build: $(UNIT_TESTS) $(PACED_PLUGIN) $(FUZZ_REPLAYS)
 

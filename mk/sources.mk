@@ -29,4 +29,4 @@ UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
 
 # Fuzz targets: each also builds as a replay binary (-DFUZZ_REPLAY) that
 # `make test` runs over its committed corpus.
-FUZZ_TARGETS := rt_events
+FUZZ_TARGETS := config rt_events

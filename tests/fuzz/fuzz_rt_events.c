@@ -13,17 +13,15 @@
  *               tests/fuzz/fuzz_rt_events.c src/rt_events.c src/rt_session.c \
  *               src/b64.c -lcjson -lmbedcrypto -lm -o fuzz_rt_events
  *             ./fuzz_rt_events tests/fuzz/corpus/rt_events
- * Replay:     cc -DFUZZ_REPLAY ... (same sources) -o fuzz_rt_events_replay
+ * Replay:     cc ... (same sources) tests/fuzz/fuzz_replay.c -o fuzz_rt_events_replay
  *             ./fuzz_rt_events_replay FILE|DIR...   (runs each input once)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "rt_events.h"
 #include "rt_session.h"
@@ -103,69 +101,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rt_session_destroy(s);
     return 0;
 }
-
-#ifdef FUZZ_REPLAY
-static int run_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *data;
-    long n;
-
-    if (!f) {
-        perror(path);
-        return 1;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return 1;
-    }
-    data = malloc(n ? (size_t)n : 1);
-    if (!data || fread(data, 1, (size_t)n, f) != (size_t)n) {
-        free(data);
-        fclose(f);
-        return 1;
-    }
-    fclose(f);
-    LLVMFuzzerTestOneInput(data, (size_t)n);
-    free(data);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    int failed = 0, ran = 0;
-
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        DIR *d;
-        struct dirent *e;
-
-        if (stat(argv[i], &st) != 0) {
-            perror(argv[i]);
-            failed++;
-            continue;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            failed += run_file(argv[i]);
-            ran++;
-            continue;
-        }
-        d = opendir(argv[i]);
-        if (!d) {
-            failed++;
-            continue;
-        }
-        while ((e = readdir(d))) {
-            char path[4096];
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-            failed += run_file(path);
-            ran++;
-        }
-        closedir(d);
-    }
-    printf("fuzz_rt_events replay: %d inputs, %d unreadable\n", ran, failed);
-    return failed ? 1 : 0;
-}
-#endif
