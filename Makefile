@@ -113,7 +113,7 @@ link = @mkdir -p $(dir $@); $(if $(Q),echo "  LD      $@";) \
   $(CC) $(CFLAGS) $(LDFLAGS) $(HARK_LDFLAGS) -o $@ $(1)
 
 $(BIN)/harkd: $(HARKD_OBJS)
-	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
 
 $(BIN)/harkctl: $(call objs,src/harkctl.c)
 	$(call link,$^)
@@ -125,10 +125,10 @@ $(BIN)/hark-scene: $(call objs,tools/hark-scene.c tools/room_sim.c drivers/wav_i
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
 
 $(BIN)/hark-cloud-probe: $(call objs,tools/hark-cloud-probe.c drivers/wav_io.c) $(CORE_OBJS)
-	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(SNDFILE_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
 
 $(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)
-	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
 
 # The paced ALSA test plugin (tests/alsa/): keeps real-time pace for board sim4.
 # -DPIC is required, or alsa-lib's dlopen fails on snd_dlsym_start.
@@ -145,7 +145,7 @@ ifneq ($(ARCH),host)
 endif
 
 $(TESTBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(CORE_OBJS) $(DRIVER_OBJS)
-	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
 
 $(TESTBIN)/test_wav_io: $(OBJ)/tests/unit/test_wav_io.o $(call objs,drivers/wav_io.c)
 	$(call link,$^ $(CMOCKA_LIBS) $(SNDFILE_LIBS) -lm)
@@ -156,7 +156,7 @@ $(TESTBIN)/test_room_sim: $(OBJ)/tests/unit/test_room_sim.o $(call objs,tools/ro
 FUZZ_REPLAYS := $(patsubst %,$(TESTBIN)/fuzz_%_replay,$(FUZZ_TARGETS))
 
 $(TESTBIN)/fuzz_%_replay: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/fuzz_replay.o $(CORE_OBJS)
-	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
 
 unit-build: $(UNIT_TESTS) $(PACED_PLUGIN) $(FUZZ_REPLAYS)
 

@@ -25,6 +25,7 @@ struct audio_playback {
     uint8_t *raw;
     struct audio_io_counters ctr;
     _Atomic uint64_t audio_frames;
+    _Atomic bool flush_req;
 };
 
 struct audio_playback *audio_playback_create(const struct audio_playback_cfg *cfg, char *err, size_t errlen)
@@ -148,6 +149,18 @@ static void *playback_thread(void *arg)
         r = alsa_pcm_wait(&p->pcm, timeout_ms);
         if (r == 0)
             break;
+        if (atomic_exchange_explicit(&p->flush_req, false, memory_order_acq_rel)) {
+            /* Barge-in: what is queued must never be heard. */
+            if (p->cfg.in)
+                ring_skip(p->cfg.in, ring_readable(p->cfg.in));
+            (void)snd_pcm_drop(p->pcm.pcm);
+            r = snd_pcm_prepare(p->pcm.pcm);
+            if (r == 0)
+                r = prefill(p);
+            if (r < 0 && recover(p, r) < 0)
+                goto out_failed;
+            continue;
+        }
         if (r > 0) {
             snd_pcm_sframes_t avail = snd_pcm_avail_update(p->pcm.pcm);
             if (avail < 0)
@@ -220,6 +233,11 @@ const struct pcm_cfg *audio_playback_pcm(const struct audio_playback *p)
 void audio_playback_get_stats(struct audio_playback *p, struct audio_io_stats *out)
 {
     audio_io_stats_read(&p->ctr, out);
+}
+
+void audio_playback_flush(struct audio_playback *p)
+{
+    atomic_store_explicit(&p->flush_req, true, memory_order_release);
 }
 
 uint64_t audio_playback_audio_frames(struct audio_playback *p)

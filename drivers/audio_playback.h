@@ -39,6 +39,9 @@ const struct pcm_cfg *audio_playback_pcm(const struct audio_playback *p);
 /* frames: all frames written; ring_drops: frames of silence inserted in the
  * middle of queued audio (the producer fell behind). */
 void audio_playback_get_stats(struct audio_playback *p, struct audio_io_stats *out);
+/* Main thread: drop everything queued, in the playout ring and in the ALSA
+ * buffer, within one period (barge-in). The playback thread does the work. */
+void audio_playback_flush(struct audio_playback *p);
 /* Frames of real (non-silence) audio taken from `in`. */
 uint64_t audio_playback_audio_frames(struct audio_playback *p);
 

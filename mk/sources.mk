@@ -4,9 +4,11 @@
 CORE_SRCS := \
   src/b64.c \
   src/cloud_auth.c \
+  src/cloud_client.c \
   src/config.c \
   src/ctrl.c \
   src/eloop.c \
+  src/g711.c \
   src/level_meter.c \
   src/log.c \
   src/pcm_convert.c \

@@ -191,6 +191,11 @@ static const char *const led_names[] = { "none", "sysfs", "apa102", NULL };
 #define HK(name, type, field, mn, mx, nm) \
     { "harkd", name, type, offsetof(struct hark_cfg, field), sizeof(((struct hark_cfg *)0)->field), mn, mx, nm, NULL }
 
+static const char *const cloud_mode_names[] = { "off", "conversation", "translation", "captions", NULL };
+
+#define CK(name, type, field, mn, mx, nm) \
+    { "cloud", name, type, offsetof(struct hark_cfg, cloud.field), sizeof(((struct hark_cfg *)0)->cloud.field), mn, mx, nm, NULL }
+
 static const struct key_desc hark_keys[] = {
     HK("board", KT_STR, board_path, 0, 0, NULL),
     HK("log_level", KT_ENUM, log_level, 0, 0, level_names),
@@ -198,6 +203,19 @@ static const struct key_desc hark_keys[] = {
     HK("ctrl_socket", KT_STR, ctrl_socket, 0, 0, NULL),
     HK("status_interval_s", KT_UINT, status_interval_s, 0, 86400, NULL),
     HK("realtime_priority", KT_INT, realtime_priority, 0, 99, NULL),
+    CK("mode", KT_ENUM, mode, 0, 0, cloud_mode_names),
+    CK("url", KT_STR, url, 0, 0, NULL),
+    CK("ca_file", KT_STR, ca_file, 0, 0, NULL),
+    CK("api_key_file", KT_STR, api_key_file, 0, 0, NULL),
+    CK("token_url", KT_STR, token_url, 0, 0, NULL),
+    CK("device_credential_file", KT_STR, device_credential_file, 0, 0, NULL),
+    CK("model", KT_STR, model, 0, 0, NULL),
+    CK("voice", KT_STR, voice, 0, 0, NULL),
+    CK("instructions", KT_STR, instructions, 0, 0, NULL),
+    CK("language", KT_STR, language, 0, 0, NULL),
+    CK("target_language", KT_STR, target_language, 0, 0, NULL),
+    CK("prebuffer_ms", KT_UINT, prebuffer_ms, 0, 1000, NULL),
+    CK("chunk_ms", KT_UINT, chunk_ms, 10, 200, NULL),
 };
 
 #define BK(sec, name, type, field, mn, mx, nm) \
@@ -609,6 +627,10 @@ void config_defaults(struct hark_cfg *cfg)
     snprintf(cfg->ctrl_socket, sizeof(cfg->ctrl_socket), "/run/hark/ctrl.sock");
     cfg->status_interval_s = 60;
     cfg->realtime_priority = 0;
+    cfg->cloud.mode = CLOUD_OFF;
+    cfg->cloud.prebuffer_ms = 60;
+    cfg->cloud.chunk_ms = 40;
+    snprintf(cfg->cloud.model, sizeof(cfg->cloud.model), "gpt-realtime-2");
     board_defaults(&cfg->board);
 }
 
@@ -649,6 +671,22 @@ int config_load(const char *path, const char *board_override, struct hark_cfg *c
         snprintf(board_rel, sizeof(board_rel), "%s", cfg->board_path);
         if (*board_rel && resolve_relative(path, board_rel, cfg->board_path, sizeof(cfg->board_path)) < 0)
             diag_add(diag, "%s:%u: [harkd] board: path too long", path, seen(&pc, "harkd", "board"));
+    }
+    if (cfg->cloud.mode != CLOUD_OFF) {
+        const struct cloud_cfg *c = &cfg->cloud;
+        require(&pc, "cloud", "url", "(mode is not off)");
+        require(&pc, "cloud", "ca_file", "(mode is not off)");
+        if (*c->url && strncmp(c->url, "wss://", 6) != 0)
+            diag_add(diag, "%s:%u: [cloud] url: must start with wss:// (TLS is not optional)", path,
+                     seen(&pc, "cloud", "url"));
+        if (!*c->api_key_file && !(*c->token_url && *c->device_credential_file))
+            diag_add(diag, "%s: [cloud]: set token_url and device_credential_file (or api_key_file for development)",
+                     path);
+        if (*c->token_url && strncmp(c->token_url, "https://", 8) != 0)
+            diag_add(diag, "%s:%u: [cloud] token_url: must start with https://", path,
+                     seen(&pc, "cloud", "token_url"));
+        if (c->mode == CLOUD_TRANSLATION)
+            require(&pc, "cloud", "target_language", "(mode = translation)");
     }
     if (*cfg->board_path) {
         r = config_load_board(cfg->board_path, &cfg->board, diag);

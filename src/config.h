@@ -65,6 +65,24 @@ struct board_cfg {
     } led;
 };
 
+enum cloud_mode { CLOUD_OFF = 0, CLOUD_CONVERSATION, CLOUD_TRANSLATION, CLOUD_CAPTIONS };
+
+struct cloud_cfg {
+    enum cloud_mode mode;
+    char url[512];                         /* wss://... */
+    char ca_file[CONFIG_PATH_MAX];
+    char api_key_file[CONFIG_PATH_MAX];    /* development fallback */
+    char token_url[512];                   /* production: mint client secrets */
+    char device_credential_file[CONFIG_PATH_MAX];
+    char model[64];
+    char voice[32];
+    char instructions[512];
+    char language[16];                     /* captions: input language */
+    char target_language[16];              /* translation */
+    unsigned prebuffer_ms;                 /* playout pre-buffer */
+    unsigned chunk_ms;                     /* uplink append size */
+};
+
 struct hark_cfg {
     char path[CONFIG_PATH_MAX];            /* hark.conf as given */
     char board_path[CONFIG_PATH_MAX];      /* resolved against hark.conf's folder */
@@ -73,6 +91,7 @@ struct hark_cfg {
     char ctrl_socket[108];                 /* sun_path size; "" = no control socket */
     unsigned status_interval_s;
     int realtime_priority;
+    struct cloud_cfg cloud;
     struct board_cfg board;
 };
 

@@ -29,6 +29,7 @@
 
 #include "audio_capture.h"
 #include "audio_playback.h"
+#include "cloud_client.h"
 #include "config.h"
 #include "ctrl.h"
 #include "eloop.h"
@@ -41,6 +42,7 @@
 #endif
 
 #define AUDIO_RETRY_MS 2000
+#define PLAYOUT_RING_MS 30000
 
 struct harkd {
     struct hark_cfg cfg;
@@ -51,6 +53,7 @@ struct harkd {
     struct audio_capture *cap;
     struct audio_playback *play;
     struct pipeline *pipe;
+    struct cloud_client *cloud;
     bool audio_up;
     bool rt_logged;
     unsigned open_failures;
@@ -136,8 +139,13 @@ static int audio_start(struct harkd *h)
     plcfg = (struct pipeline_cfg){
         .in = h->cap_ring, .in_notify_fd = h->cap_notify_fd,
         .hop_frames = audio_capture_hop_frames(h->cap), .channels = audio_capture_channels(h->cap),
-        .rate = b->capture.rate, .sw_ref = h->ref_ring,
+        .rate = b->capture.rate, .sw_ref = h->ref_ring, .cloud = h->cloud,
     };
+    if (h->cloud && plcfg.hop_frames != b->capture.period_frames) {
+        log_error("capture period is %u frames, not the configured %u: cloud uplink disabled",
+                  plcfg.hop_frames, b->capture.period_frames);
+        plcfg.cloud = NULL;
+    }
     h->pipe = pipeline_create(&plcfg);
     if (!h->pipe) {
         snprintf(err, sizeof(err), "cannot create the DSP pipeline: out of memory");
@@ -274,6 +282,27 @@ static char *status_json(struct harkd *h)
         cJSON_AddItemToArray(levels, o);
     }
     cJSON_AddNumberToObject(root, "dsp_frames", (double)lv.frames);
+    if (h->cloud) {
+        struct cloud_status cs;
+        cJSON *o = cJSON_AddObjectToObject(root, "cloud");
+        cloud_client_get_status(h->cloud, &cs);
+        cJSON_AddBoolToObject(o, "connected", cs.connected);
+        cJSON_AddBoolToObject(o, "gate_open", cs.gate_open);
+        cJSON_AddStringToObject(o, "session", cs.session_state);
+        cJSON_AddStringToObject(o, "response", cs.response_phase);
+        cJSON_AddNumberToObject(o, "connects", (double)cs.connects);
+        cJSON_AddNumberToObject(o, "disconnects", (double)cs.disconnects);
+        cJSON_AddNumberToObject(o, "audio_sent_ms", (double)cs.audio_sent_ms);
+        cJSON_AddNumberToObject(o, "audio_received_ms", (double)cs.audio_received_ms);
+        cJSON_AddNumberToObject(o, "responses", cs.responses);
+        cJSON_AddNumberToObject(o, "cancels", cs.cancels);
+        cJSON_AddNumberToObject(o, "truncates", cs.truncates);
+        cJSON_AddNumberToObject(o, "errors", cs.errors);
+        cJSON_AddNumberToObject(o, "uplink_dropped_ms", (double)cs.uplink_dropped_ms);
+        cJSON_AddNumberToObject(o, "playout_dropped_ms", (double)cs.playout_dropped_ms);
+    }
+    if (h->play)
+        cJSON_AddNumberToObject(root, "played_audio_frames", (double)audio_playback_audio_frames(h->play));
     out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
@@ -287,13 +316,36 @@ static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
 
     if (strcmp(line, "ping") == 0)
         n = snprintf(out, outlen, "pong\n");
+    else if (h->cloud && (!strcmp(line, "wake") || !strcmp(line, "sleep") || !strcmp(line, "end-turn") ||
+                          !strcmp(line, "interrupt"))) {
+        if (!strcmp(line, "wake")) {
+            cloud_client_set_gate(h->cloud, true);
+            log_info("gate open: streaming to the cloud (harkctl wake)");
+        } else if (!strcmp(line, "sleep")) {
+            cloud_client_set_gate(h->cloud, false);
+            log_info("gate closed (harkctl sleep)");
+        } else if (!strcmp(line, "end-turn")) {
+            cloud_client_set_gate(h->cloud, false);
+            cloud_client_end_turn(h->cloud);
+            log_info("end of turn: commit and ask for a response");
+        } else {
+            uint64_t played = h->play ? audio_playback_audio_frames(h->play) : 0;
+            if (h->play)
+                audio_playback_flush(h->play);
+            cloud_client_interrupt(h->cloud, played);
+            log_info("interrupt: playback flushed after %llu frames of answer audio",
+                     (unsigned long long)played);
+        }
+        n = snprintf(out, outlen, "ok\n");
+    }
     else if (strcmp(line, "version") == 0)
         n = snprintf(out, outlen, "%s\n", HARK_VERSION);
     else if (strcmp(line, "status") == 0 && (js = status_json(h))) {
         n = snprintf(out, outlen, "%s\n", js);
         cJSON_free(js);
     } else
-        n = snprintf(out, outlen, "{\"error\":\"unknown command\",\"commands\":[\"ping\",\"status\",\"version\"]}\n");
+        n = snprintf(out, outlen, "{\"error\":\"unknown command\",\"commands\":[\"ping\",\"status\",\"version\"%s]}\n",
+                     h->cloud ? ",\"wake\",\"sleep\",\"end-turn\",\"interrupt\"" : "");
     return n < 0 ? 0 : (size_t)n >= outlen ? outlen - 1 : (size_t)n;
 }
 
@@ -519,7 +571,9 @@ int main(int argc, char **argv)
     {
         const struct board_cfg *b = &h->cfg.board;
         h->cap_ring = ring_create(ring_bytes(b->capture.rate, b->mic_count + 1, 500));
-        h->play_ring = ring_create(ring_bytes(b->playback.rate, 1, 2000));
+        /* The cloud sends answers faster than real time over WebSocket: the
+         * playout ring is the jitter buffer and must hold a whole answer. */
+        h->play_ring = ring_create(ring_bytes(b->playback.rate, 1, PLAYOUT_RING_MS));
         h->ref_ring = b->ref_channel < 0 ? ring_create(ring_bytes(b->playback.rate, 1, 1000)) : NULL;
         h->cap_notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (!h->cap_ring || !h->play_ring || (b->ref_channel < 0 && !h->ref_ring) || h->cap_notify_fd < 0) {
@@ -542,6 +596,22 @@ int main(int argc, char **argv)
         log_error("cannot create timers");
         goto out_ctrl;
     }
+    if (h->cfg.cloud.mode != CLOUD_OFF) {
+        static const char *const modes[] = { "off", "conversation", "translation", "captions" };
+        struct cloud_client_cfg ccfg = {
+            .cloud = &h->cfg.cloud, .mic_rate = h->cfg.board.capture.rate,
+            .hop_frames = h->cfg.board.capture.period_frames, .playback_rate = h->cfg.board.playback.rate,
+            .playout = h->play_ring,
+        };
+        char err[512];
+        h->cloud = cloud_client_create(&ccfg, err, sizeof(err));
+        if (!h->cloud) {
+            log_error("%s", err);
+            goto out_ctrl;
+        }
+        log_info("cloud: %s mode, %s; audio leaves the device only while the gate is open",
+                 modes[h->cfg.cloud.mode], h->cfg.cloud.url);
+    }
     (void)audio_start(h);
 
     r = eloop_run(h->loop);
@@ -561,6 +631,7 @@ int main(int argc, char **argv)
         log_levels(h, true);
     }
     audio_free(h);
+    cloud_client_destroy(h->cloud);
 out_ctrl:
     ctrl_destroy(h->ctrl);
 out_rings:

@@ -70,6 +70,9 @@ static void *pipeline_thread(void *arg)
         while (ring_read(p->cfg.in, p->hop, hop_bytes) == hop_bytes) {
             if (level_meter_process(&p->meter, p->hop, p->cfg.hop_frames))
                 level_meter_publish(&p->meter);
+            /* Until the front end lands, the uplink is the mean of the mics. */
+            if (p->cfg.cloud)
+                cloud_client_push_mic(p->cfg.cloud, p->hop, p->cfg.channels, p->cfg.channels - 1);
         }
         drain_sw_ref(p);
     }

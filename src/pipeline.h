@@ -14,6 +14,7 @@
 #ifndef HARK_PIPELINE_H
 #define HARK_PIPELINE_H
 
+#include "cloud_client.h"
 #include "level_meter.h"
 #include "ring.h"
 
@@ -26,6 +27,7 @@ struct pipeline_cfg {
     unsigned channels;         /* mics + 1 reference slot */
     unsigned rate;
     struct ring *sw_ref;       /* software echo reference (mono float), or NULL */
+    struct cloud_client *cloud;/* uplink consumer of the front-end output, or NULL */
 };
 
 struct pipeline *pipeline_create(const struct pipeline_cfg *cfg);

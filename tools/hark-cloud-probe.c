@@ -5,8 +5,13 @@
  *
  *   hark-cloud-probe --url wss://HOST/v1/realtime?model=gpt-realtime-2 --ca CA.pem
  *       --token-file KEY --mode conversation|translation|captions
- *       --in IN.wav --out OUT.wav [options]
+ *       --in IN.wav --out OUT.wav [--format pcm|pcmu|pcma] [options]
  *
+ * --format: the uplink audio. pcm (default) = audio/pcm, PCM16 24 kHz;
+ *   pcmu / pcma = G.711 µ-law / A-law at 8 kHz (the input is resampled to
+ *   8 kHz and encoded with src/g711.c, sent with
+ *   rt_build_audio_append_bytes). The answer audio is always audio/pcm
+ *   24 kHz. Translation sessions accept PCM only (protocol §1.12).
  * conversation: session.update (turn_detection null), the input as 40 ms
  *   appends, commit, response.create; saves the answer audio, prints the
  *   transcript; answers function calls from a tiny local registry (get_time).
@@ -32,9 +37,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libwebsockets.h>
 #include <speex/speex_resampler.h>
 
 #include "cloud_auth.h"
+#include "g711.h"
 #include "rt_events.h"
 #include "rt_session.h"
 #include "wav_io.h"
@@ -48,8 +55,11 @@ struct probe {
     const char *instructions, *voice, *language, *target_language;
     unsigned chunk_ms;
     bool realtime;
+    enum rt_audio_format format;
+    unsigned in_rate;         /* of p->in: 24000, or 8000 for G.711 */
     int16_t *in;
     size_t in_samples;
+    uint8_t *enc;             /* one chunk of G.711 codes */
     FILE *transcript;
     /* ws thread */
     struct ws_client *ws;
@@ -124,12 +134,14 @@ static int build_config(struct probe *p, char *buf, size_t cap)
         c.tools = tools;
         c.n_tools = 1;
         c.tool_choice = "auto";
+        c.input_format = p->format;
         return rt_build_session_update(buf, cap, &c, NULL);
     }
     if (p->mode == MODE_CAPTIONS) {
         struct rt_transcription_cfg c;
         rt_transcription_cfg_defaults(&c);
         c.language = p->language;
+        c.input_format = p->format;
         return rt_build_transcription_session_update(buf, cap, &c, NULL);
     }
     {
@@ -141,7 +153,8 @@ static int build_config(struct probe *p, char *buf, size_t cap)
 static void on_open(void *ctx, struct ws_client *c)
 {
     struct probe *p = ctx;
-    struct rt_session_cfg cfg = { .send = send_cb, .send_ctx = p, .tool = tool_cb, .tool_ctx = p };
+    struct rt_session_cfg cfg = { .send = send_cb, .send_ctx = p, .tool = tool_cb, .tool_ctx = p,
+                                  .input_rate_hz = p->in_rate };
     char buf[8192];
     int n;
 
@@ -266,7 +279,7 @@ static void on_close(void *ctx, struct ws_client *c, enum ws_close_reason reason
 static void on_wake(void *ctx, struct ws_client *c)
 {
     struct probe *p = ctx;
-    size_t chunk = (size_t)RT_RATE_HZ * p->chunk_ms / 1000;
+    size_t chunk = (size_t)p->in_rate * p->chunk_ms / 1000;
     const char *type = p->mode == MODE_TRANSLATION ? "session.input_audio_buffer.append"
                                                    : "input_audio_buffer.append";
 
@@ -279,14 +292,19 @@ static void on_wake(void *ctx, struct ws_client *c)
         if (p->realtime) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if ((double)p->in_pos / RT_RATE_HZ > since(&p->t_open, &now))
+            if ((double)p->in_pos / p->in_rate > since(&p->t_open, &now))
                 break;
         }
         if (n == 0) {
             p->input_done = true;
             break;
         }
-        len = rt_build_audio_append(p->msg, p->msg_cap, p->in + p->in_pos, n, type, NULL);
+        if (p->format == RT_AUDIO_PCM24K) {
+            len = rt_build_audio_append(p->msg, p->msg_cap, p->in + p->in_pos, n, type, NULL);
+        } else {
+            g711_encode(p->format == RT_AUDIO_PCMA ? G711_ALAW : G711_ULAW, p->enc, p->in + p->in_pos, n);
+            len = rt_build_audio_append_bytes(p->msg, p->msg_cap, p->enc, n, type, NULL);
+        }
         if (len < 0 || ws_client_send_text(c, p->msg, (size_t)len) < 0)
             break;
         rt_session_audio_sent(p->rt, n);
@@ -313,7 +331,10 @@ static const struct ws_client_ops ops = { on_open, on_message, on_close, on_wake
 
 /* ---- files ---------------------------------------------------------------- */
 
-static int load_input(const char *path, int16_t **out, size_t *n_out)
+/* Reads a WAV, mixes it to mono and resamples it to `rate` (speexdsp,
+ * quality 8): the filter delay is skipped at the start and flushed with
+ * zeros at the end, so the result is as long as the input. */
+static int load_input(const char *path, unsigned rate, int16_t **out, size_t *n_out)
 {
     struct wav_info info;
     struct wav_reader *rd;
@@ -345,9 +366,9 @@ static int load_input(const char *path, int16_t **out, size_t *n_out)
         mono[f] = s / (float)info.channels * 32768.0f;
     }
     free(all);
-    out_len = (spx_uint32_t)((double)info.frames * RT_RATE_HZ / info.rate) + 64;
+    out_len = (spx_uint32_t)((double)info.frames * rate / info.rate) + 64;
     pcm = calloc(out_len, sizeof(int16_t));
-    rs = speex_resampler_init(1, (spx_uint32_t)info.rate, RT_RATE_HZ, 8, &err);
+    rs = speex_resampler_init(1, (spx_uint32_t)info.rate, rate, 8, &err);
     if (!pcm || !rs) {
         free(mono);
         free(pcm);
@@ -364,7 +385,18 @@ static int load_input(const char *path, int16_t **out, size_t *n_out)
             free(pcm);
             return -1;
         }
+        spx_uint32_t want = (spx_uint32_t)llround((double)info.frames * rate / info.rate);
         speex_resampler_process_float(rs, 0, mono, &in_len, tmp, &got);
+        if (got < want) {
+            /* the tail still inside the filter: push zeros through */
+            static const float zeros[1024];
+            spx_uint32_t zlen = (spx_uint32_t)speex_resampler_get_input_latency(rs) + 1;
+            spx_uint32_t more = want - got;
+            if (zlen > sizeof(zeros) / sizeof(zeros[0]))
+                zlen = sizeof(zeros) / sizeof(zeros[0]);
+            speex_resampler_process_float(rs, 0, zeros, &zlen, tmp + got, &more);
+            got += more;
+        }
         for (spx_uint32_t i = 0; i < got; i++) {
             float v = tmp[i];
             pcm[i] = v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : (int16_t)lrintf(v);
@@ -385,7 +417,7 @@ static void usage(FILE *f)
             "         --token-url https://... --device-cred F) --mode conversation|translation|captions\n"
             "         --in IN.wav [--out OUT.wav] [--transcript FILE] [--instructions TEXT]\n"
             "         [--voice V] [--language L] [--target-language L] [--chunk-ms MS]\n"
-            "         [--realtime] [--timeout S]\n");
+            "         [--format pcm|pcmu|pcma] [--realtime] [--timeout S]\n");
 }
 
 int main(int argc, char **argv)
@@ -399,11 +431,12 @@ int main(int argc, char **argv)
         { "voice", required_argument, NULL, 'v' }, { "language", required_argument, NULL, 'l' },
         { "target-language", required_argument, NULL, 'L' }, { "chunk-ms", required_argument, NULL, 'k' },
         { "realtime", no_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'x' },
+        { "format", required_argument, NULL, 'f' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     static struct probe p;
     const char *url = NULL, *ca = NULL, *token_file = NULL, *token_url = NULL, *cred_file = NULL;
-    const char *in = NULL, *out = NULL, *mode = NULL, *tfile = NULL;
+    const char *in = NULL, *out = NULL, *mode = NULL, *tfile = NULL, *format = "pcm";
     struct cloud_secret secret;
     struct ws_client_cfg cfg;
     struct timespec t0, now;
@@ -431,6 +464,7 @@ int main(int argc, char **argv)
         case 'k': p.chunk_ms = (unsigned)atoi(optarg); break;
         case 'r': p.realtime = true; break;
         case 'x': timeout = atof(optarg); break;
+        case 'f': format = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -449,6 +483,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "hark-cloud-probe: --mode must be conversation, translation or captions\n");
         return 2;
     }
+    if (!strcmp(format, "pcm")) {
+        p.format = RT_AUDIO_PCM24K;
+    } else if (!strcmp(format, "pcmu")) {
+        p.format = RT_AUDIO_PCMU;
+    } else if (!strcmp(format, "pcma")) {
+        p.format = RT_AUDIO_PCMA;
+    } else {
+        fprintf(stderr, "hark-cloud-probe: --format must be pcm, pcmu or pcma\n");
+        return 2;
+    }
+    if (p.mode == MODE_TRANSLATION && p.format != RT_AUDIO_PCM24K) {
+        fprintf(stderr, "hark-cloud-probe: translation sessions take --format pcm only\n");
+        return 2;
+    }
+    p.in_rate = p.format == RT_AUDIO_PCM24K ? RT_RATE_HZ : 8000;
     if (p.mode == MODE_TRANSLATION && !p.target_language)
         p.target_language = "es";
     if (!p.chunk_ms)
@@ -473,19 +522,29 @@ int main(int argc, char **argv)
             fprintf(stderr, "hark-cloud-probe: device credential: %s\n", err);
             return 1;
         }
+        /* cloud_auth_mint() runs its own lws context: keep lws's notices
+         * ("LWS: 4.1.6", "Loading client CA ...") off stderr, as ws_client does. */
+        lws_set_log_level(LLL_ERR, NULL);
         rc = cloud_auth_mint(token_url, ca, &cred, NULL, 10, &secret, err, sizeof(err));
         cloud_secret_clear(&cred);
         if (rc < 0) {
+            err[strcspn(err, "\r\n")] = '\0';   /* lws messages may end in a newline */
             fprintf(stderr, "hark-cloud-probe: %s\n", err);
             return 1;
         }
     }
-    if (load_input(in, &p.in, &p.in_samples) < 0)
+    if (load_input(in, p.in_rate, &p.in, &p.in_samples) < 0)
         return 1;
-    p.msg_cap = rt_audio_append_cap((size_t)RT_RATE_HZ * p.chunk_ms / 1000 * 2, NULL);
-    p.msg = malloc(p.msg_cap);
-    if (!p.msg)
-        return 1;
+    {
+        size_t chunk = (size_t)p.in_rate * p.chunk_ms / 1000;
+        p.msg_cap = rt_audio_append_cap(chunk * (p.format == RT_AUDIO_PCM24K ? 2 : 1), NULL);
+        p.msg = malloc(p.msg_cap);
+        p.enc = malloc(chunk);
+        if (!p.msg || !p.enc) {
+            fprintf(stderr, "hark-cloud-probe: out of memory\n");
+            return 1;
+        }
+    }
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = url;
@@ -513,10 +572,10 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "hark-cloud-probe: failed: %s\n", p.failure);
     } else {
-        double audio_s = (double)p.uplink_audio_samples / RT_RATE_HZ;
-        fprintf(stderr, "hark-cloud-probe: sent %.2f s of audio (%.0f bytes of events per audio second); "
+        double audio_s = (double)p.uplink_audio_samples / p.in_rate;
+        fprintf(stderr, "hark-cloud-probe: sent %.2f s of audio (%s, %.0f bytes of events per audio second); "
                 "received %.2f s of audio",
-                audio_s, audio_s > 0 ? p.uplink_bytes / audio_s : 0, (double)p.out_samples / RT_RATE_HZ);
+                audio_s, format, audio_s > 0 ? p.uplink_bytes / audio_s : 0, (double)p.out_samples / RT_RATE_HZ);
         if (p.t_first_audio.tv_sec && p.t_commit.tv_sec)
             fprintf(stderr, "; first answer audio %.0f ms after the end of input",
                     since(&p.t_commit, &p.t_first_audio) * 1000);
@@ -539,6 +598,7 @@ int main(int argc, char **argv)
     free(p.in);
     free(p.out);
     free(p.msg);
+    free(p.enc);
     free(p.scratch);
     return rc;
 }

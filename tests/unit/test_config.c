@@ -233,6 +233,36 @@ static void test_many_errors_all_reported(void **state)
     assert_non_null(strstr(d.msg[1], "board.conf:4: [board] bar: unknown key"));
 }
 
+static void test_cloud_section(void **state)
+{
+    (void)state;
+    static struct hark_cfg cfg;
+    static struct config_diag d;
+    const char *conf;
+
+    expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = conversation\nurl = ws://x/\nca_file = /c\napi_key_file = /k\n",
+                 NULL, "hark.conf:5: [cloud] url: must start with wss:// (TLS is not optional)");
+    expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = conversation\nurl = wss://x/\napi_key_file = /k\n",
+                 NULL, "[cloud] ca_file: missing required key (mode is not off)");
+    expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = conversation\nurl = wss://x/\nca_file = /c\n",
+                 NULL, "set token_url and device_credential_file (or api_key_file for development)");
+    expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = translation\nurl = wss://x/\nca_file = /c\napi_key_file = /k\n",
+                 NULL, "[cloud] target_language: missing required key (mode = translation)");
+    expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = chat\n", NULL,
+                 "hark.conf:4: [cloud] mode: expected one of off, conversation, translation, captions; got 'chat'");
+    expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = captions\nurl = wss://x/\nca_file = /c\ntoken_url = http://b/\ndevice_credential_file = /d\n",
+                 NULL, "hark.conf:7: [cloud] token_url: must start with https://");
+    write_file("board.conf", BOARD_OK);
+    conf = write_file("hark.conf", "[harkd]\nboard = board.conf\n[cloud]\nmode = captions\nurl = wss://h/v1/realtime?intent=transcription\n"
+                                   "ca_file = /c\ntoken_url = https://b/t\ndevice_credential_file = /d\nchunk_ms = 20\n");
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(config_load(conf, NULL, &cfg, &d), 0);
+    assert_int_equal(cfg.cloud.mode, CLOUD_CAPTIONS);
+    assert_int_equal(cfg.cloud.chunk_ms, 20);
+    assert_int_equal(cfg.cloud.prebuffer_ms, 60);
+    assert_string_equal(cfg.cloud.model, "gpt-realtime-2");
+}
+
 static void test_linear_geometry(void **state)
 {
     (void)state;
@@ -254,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_board_errors),
         cmocka_unit_test(test_many_errors_all_reported),
         cmocka_unit_test(test_linear_geometry),
+        cmocka_unit_test(test_cloud_section),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

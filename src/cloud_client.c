@@ -1,0 +1,388 @@
+/*
+ * cloud_client.c - the realtime cloud session inside harkd (see cloud_client.h).
+ *
+ * The lws thread owns ws_client, rt_session, the append/parse buffers and
+ * the downlink resampler. The DSP thread owns the uplink resampler and is
+ * the only producer of the uplink ring. Main only flips atomics and wakes
+ * the lws thread.
+ */
+#include "cloud_client.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <speex/speex_resampler.h>
+
+#include "cloud_auth.h"
+#include "rt_events.h"
+#include "rt_session.h"
+#include "ws_client.h"
+
+#define UPLINK_RING_MS 3000          /* pre-roll + network hiccups */
+#define UPLINK_TX_HIGH_WATER (256 * 1024)
+#define RESAMPLE_QUALITY 5
+
+struct cloud_client {
+    struct cloud_client_cfg cfg;
+    struct cloud_cfg cloud;
+    struct cloud_secret secret;
+    struct ws_client *ws;
+    /* lws thread */
+    struct rt_session *rt;
+    char *msg;
+    size_t msg_cap;
+    char *scratch;
+    size_t scratch_len;
+    int16_t *chunk;
+    size_t chunk_samples;
+    SpeexResamplerState *down_rs;
+    float *down_in, *down_out;
+    size_t down_cap;
+    /* DSP thread */
+    SpeexResamplerState *up_rs;
+    float *up_mono, *up_24k;
+    int16_t *up_pcm;
+    size_t up_max;
+    struct ring *uplink;             /* int16 at 24 kHz */
+    /* requests and status (atomics) */
+    _Atomic bool gate;
+    _Atomic bool req_end_turn, req_interrupt;
+    _Atomic uint64_t req_played;
+    _Atomic bool connected;
+    _Atomic uint64_t connects, disconnects, dropped_frames, playout_dropped;
+    _Atomic int sess_state, phase;
+    _Atomic uint64_t sent_ms, received_ms;
+    _Atomic uint32_t responses, cancels, truncates, tool_calls, errors;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static int send_cb(void *ctx, const char *json, size_t len)
+{
+    struct cloud_client *c = ctx;
+    return ws_client_send_text(c->ws, json, len);
+}
+
+static void publish(struct cloud_client *c)
+{
+    struct rt_session_stats st;
+
+    if (!c->rt)
+        return;
+    rt_session_get_stats(c->rt, &st);
+    atomic_store(&c->sess_state, st.state);
+    atomic_store(&c->phase, st.phase);
+    atomic_store(&c->sent_ms, st.audio_in_ms);
+    atomic_store(&c->received_ms, st.audio_out_ms);
+    atomic_store(&c->responses, st.responses);
+    atomic_store(&c->cancels, st.cancels);
+    atomic_store(&c->truncates, st.truncates);
+    atomic_store(&c->tool_calls, st.tool_calls);
+    atomic_store(&c->errors, st.errors);
+}
+
+static int build_config(struct cloud_client *c, char *buf, size_t cap)
+{
+    const struct cloud_cfg *k = &c->cloud;
+
+    switch (k->mode) {
+    case CLOUD_CAPTIONS: {
+        struct rt_transcription_cfg t;
+        rt_transcription_cfg_defaults(&t);
+        t.language = *k->language ? k->language : NULL;
+        return rt_build_transcription_session_update(buf, cap, &t, NULL);
+    }
+    case CLOUD_TRANSLATION: {
+        struct rt_translation_cfg t = { .output_language = k->target_language };
+        return rt_build_translation_session_update(buf, cap, &t, NULL);
+    }
+    default: {
+        struct rt_conversation_cfg t;
+        rt_conversation_cfg_defaults(&t);
+        t.model = k->model;
+        t.voice = *k->voice ? k->voice : NULL;
+        t.instructions = *k->instructions ? k->instructions : NULL;
+        t.turn_detection = RT_TD_NONE;   /* turn ends come from the device */
+        return rt_build_session_update(buf, cap, &t, NULL);
+    }
+    }
+}
+
+static void on_open(void *ctx, struct ws_client *ws)
+{
+    struct cloud_client *c = ctx;
+    struct rt_session_cfg cfg = { .send = send_cb, .send_ctx = c };
+    char buf[8192];
+    int n;
+
+    (void)ws;
+    rt_session_destroy(c->rt);
+    c->rt = rt_session_create(&cfg, now_ms());
+    n = c->rt ? build_config(c, buf, sizeof(buf)) : -ENOMEM;
+    if (n > 0)
+        (void)rt_session_set_config(c->rt, buf, (size_t)n);
+    atomic_store(&c->connected, true);
+    atomic_fetch_add(&c->connects, 1);
+    publish(c);
+}
+
+static void play(struct cloud_client *c, const int16_t *pcm, size_t n)
+{
+    while (n > 0) {
+        spx_uint32_t in_len = (spx_uint32_t)(n < c->down_cap ? n : c->down_cap);
+        spx_uint32_t out_len = (spx_uint32_t)c->down_cap * 8;
+
+        for (spx_uint32_t i = 0; i < in_len; i++)
+            c->down_in[i] = pcm[i] * (1.0f / 32768.0f);
+        speex_resampler_process_float(c->down_rs, 0, c->down_in, &in_len, c->down_out, &out_len);
+        if (ring_write(c->cfg.playout, c->down_out, out_len * sizeof(float)) != out_len * sizeof(float))
+            atomic_fetch_add(&c->playout_dropped, out_len);   /* the answer outran the playout ring */
+        pcm += in_len;
+        n -= in_len;
+    }
+}
+
+static void on_message(void *ctx, struct ws_client *ws, const char *msg, size_t len)
+{
+    struct cloud_client *c = ctx;
+    struct rt_event ev;
+
+    (void)ws;
+    if (len + 2 > c->scratch_len) {
+        char *s = realloc(c->scratch, len + 2);
+        if (!s)
+            return;
+        c->scratch = s;
+        c->scratch_len = len + 2;
+    }
+    if (rt_parse_server_event(msg, len, &ev, c->scratch, c->scratch_len) < 0 || !c->rt)
+        return;   /* malformed: dropped (rt_session counts what it sees) */
+    if (rt_session_handle_event(c->rt, &ev) == RT_SESSION_PLAY)
+        play(c, ev.pcm, ev.samples);
+    publish(c);
+}
+
+static void on_close(void *ctx, struct ws_client *ws, enum ws_close_reason r, int code, const char *text)
+{
+    struct cloud_client *c = ctx;
+
+    (void)ws;
+    (void)r;
+    (void)code;
+    (void)text;
+    if (atomic_exchange(&c->connected, false))
+        atomic_fetch_add(&c->disconnects, 1);
+}
+
+static void send_uplink(struct cloud_client *c, bool flush)
+{
+    size_t bytes = c->chunk_samples * sizeof(int16_t);
+    const char *type = c->cloud.mode == CLOUD_TRANSLATION ? "session.input_audio_buffer.append"
+                                                          : "input_audio_buffer.append";
+
+    while (ws_client_tx_queued(c->ws) < UPLINK_TX_HIGH_WATER) {
+        size_t avail = ring_readable(c->uplink);
+        size_t take = avail >= bytes ? bytes : flush ? avail & ~(size_t)1 : 0;
+        int len;
+
+        if (take == 0)
+            break;
+        ring_read(c->uplink, c->chunk, take);
+        len = rt_build_audio_append(c->msg, c->msg_cap, c->chunk, take / 2, type, NULL);
+        if (len < 0 || ws_client_send_text(c->ws, c->msg, (size_t)len) < 0)
+            break;
+        rt_session_audio_sent(c->rt, take / 2);
+    }
+}
+
+static void on_wake(void *ctx, struct ws_client *ws)
+{
+    struct cloud_client *c = ctx;
+    bool ready = c->rt && ws_client_connected(ws) && rt_session_state(c->rt) >= RT_SESSION_CONFIGURED;
+
+    if (!ready)
+        return;
+    if (atomic_exchange(&c->req_interrupt, false)) {
+        uint64_t played = atomic_load(&c->req_played);
+        (void)rt_session_interrupt(c->rt, played * 24000 / c->cfg.playback_rate);
+    }
+    send_uplink(c, false);
+    if (atomic_exchange(&c->req_end_turn, false)) {
+        send_uplink(c, true);
+        if (c->cloud.mode != CLOUD_TRANSLATION && rt_session_commit(c->rt) == 0 &&
+            c->cloud.mode == CLOUD_CONVERSATION)
+            (void)rt_session_request_response(c->rt, NULL);
+    }
+    publish(c);
+}
+
+static const struct ws_client_ops ops = { on_open, on_message, on_close, on_wake };
+
+static int load_secret(struct cloud_client *c, char *err, size_t errlen)
+{
+    const struct cloud_cfg *k = &c->cloud;
+    char e[256];
+    int r;
+
+    if (*k->token_url && *k->device_credential_file) {
+        struct cloud_secret cred;
+        r = cloud_auth_read_secret_file(k->device_credential_file, &cred, e, sizeof(e));
+        if (r == 0) {
+            r = cloud_auth_mint(k->token_url, k->ca_file, &cred, NULL, 10, &c->secret, e, sizeof(e));
+            cloud_secret_clear(&cred);
+        }
+    } else {
+        r = cloud_auth_read_secret_file(k->api_key_file, &c->secret, e, sizeof(e));
+    }
+    if (r < 0)
+        snprintf(err, errlen, "cloud credentials: %s", e);
+    return r;
+}
+
+struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, char *err, size_t errlen)
+{
+    struct cloud_client *c = calloc(1, sizeof(*c));
+    struct ws_client_cfg wcfg;
+    int e = 0;
+
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->cfg = *cfg;
+    c->cloud = *cfg->cloud;
+    c->cfg.cloud = &c->cloud;
+    if (load_secret(c, err, errlen) < 0)
+        goto out_free;
+    c->chunk_samples = (size_t)RT_RATE_HZ * c->cloud.chunk_ms / 1000;
+    if (c->cloud.mode == CLOUD_TRANSLATION)
+        c->chunk_samples = RT_RATE_HZ / 5;   /* the translation engine works in 200 ms frames */
+    c->msg_cap = rt_audio_append_cap(c->chunk_samples * 2, NULL);
+    c->msg = malloc(c->msg_cap);
+    c->chunk = malloc(c->chunk_samples * sizeof(int16_t));
+    c->uplink = ring_create((size_t)RT_RATE_HZ * UPLINK_RING_MS / 1000 * sizeof(int16_t));
+    c->up_max = (size_t)cfg->hop_frames * RT_RATE_HZ / cfg->mic_rate + 16;
+    c->up_mono = calloc(cfg->hop_frames, sizeof(float));
+    c->up_24k = calloc(c->up_max, sizeof(float));
+    c->up_pcm = calloc(c->up_max, sizeof(int16_t));
+    c->down_cap = 4800;
+    c->down_in = calloc(c->down_cap, sizeof(float));
+    c->down_out = calloc(c->down_cap * 8, sizeof(float));
+    c->up_rs = speex_resampler_init(1, cfg->mic_rate, RT_RATE_HZ, RESAMPLE_QUALITY, &e);
+    c->down_rs = speex_resampler_init(1, RT_RATE_HZ, cfg->playback_rate, RESAMPLE_QUALITY, &e);
+    if (!c->msg || !c->chunk || !c->uplink || !c->up_mono || !c->up_24k || !c->up_pcm || !c->down_in ||
+        !c->down_out || !c->up_rs || !c->down_rs) {
+        snprintf(err, errlen, "cloud: out of memory");
+        goto out_free;
+    }
+    memset(&wcfg, 0, sizeof(wcfg));
+    wcfg.url = c->cloud.url;
+    wcfg.ca_file = c->cloud.ca_file;
+    wcfg.bearer = c->secret.value;
+    wcfg.reconnect = true;
+    wcfg.ops = &ops;
+    wcfg.ctx = c;
+    c->ws = ws_client_start(&wcfg, err, errlen);
+    if (!c->ws)
+        goto out_free;
+    return c;
+
+out_free:
+    cloud_client_destroy(c);
+    return NULL;
+}
+
+void cloud_client_destroy(struct cloud_client *c)
+{
+    if (!c)
+        return;
+    ws_client_stop(c->ws);
+    rt_session_destroy(c->rt);
+    if (c->up_rs)
+        speex_resampler_destroy(c->up_rs);
+    if (c->down_rs)
+        speex_resampler_destroy(c->down_rs);
+    ring_destroy(c->uplink);
+    free(c->msg);
+    free(c->chunk);
+    free(c->scratch);
+    free(c->up_mono);
+    free(c->up_24k);
+    free(c->up_pcm);
+    free(c->down_in);
+    free(c->down_out);
+    cloud_secret_clear(&c->secret);
+    free(c);
+}
+
+void cloud_client_push_mic(struct cloud_client *c, const float *hop, unsigned stride, unsigned mics)
+{
+    spx_uint32_t in_len = c->cfg.hop_frames, out_len = (spx_uint32_t)c->up_max;
+    size_t bytes;
+
+    if (!atomic_load_explicit(&c->gate, memory_order_acquire))
+        return;   /* privacy: nothing is even queued while the gate is closed */
+    for (unsigned f = 0; f < c->cfg.hop_frames; f++) {
+        float s = 0;
+        for (unsigned m = 0; m < mics; m++)
+            s += hop[f * stride + m];
+        c->up_mono[f] = s / (float)mics;
+    }
+    speex_resampler_process_float(c->up_rs, 0, c->up_mono, &in_len, c->up_24k, &out_len);
+    for (spx_uint32_t i = 0; i < out_len; i++) {
+        float v = c->up_24k[i] * 32768.0f;
+        c->up_pcm[i] = v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : (int16_t)lrintf(v);
+    }
+    bytes = out_len * sizeof(int16_t);
+    if (ring_write(c->uplink, c->up_pcm, bytes) != bytes)
+        atomic_fetch_add_explicit(&c->dropped_frames, out_len, memory_order_relaxed);
+    ws_client_wake(c->ws);
+}
+
+void cloud_client_set_gate(struct cloud_client *c, bool open)
+{
+    atomic_store_explicit(&c->gate, open, memory_order_release);
+    ws_client_wake(c->ws);
+}
+
+void cloud_client_end_turn(struct cloud_client *c)
+{
+    atomic_store(&c->req_end_turn, true);
+    ws_client_wake(c->ws);
+}
+
+void cloud_client_interrupt(struct cloud_client *c, uint64_t played_frames)
+{
+    atomic_store(&c->req_played, played_frames);
+    atomic_store(&c->req_interrupt, true);
+    ws_client_wake(c->ws);
+}
+
+void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st)
+{
+    st->connected = atomic_load(&c->connected);
+    st->gate_open = atomic_load(&c->gate);
+    st->session_state = rt_session_state_name((enum rt_session_state)atomic_load(&c->sess_state));
+    st->response_phase = rt_response_phase_name((enum rt_response_phase)atomic_load(&c->phase));
+    st->connects = atomic_load(&c->connects);
+    st->disconnects = atomic_load(&c->disconnects);
+    st->audio_sent_ms = atomic_load(&c->sent_ms);
+    st->audio_received_ms = atomic_load(&c->received_ms);
+    st->responses = atomic_load(&c->responses);
+    st->cancels = atomic_load(&c->cancels);
+    st->truncates = atomic_load(&c->truncates);
+    st->tool_calls = atomic_load(&c->tool_calls);
+    st->errors = atomic_load(&c->errors);
+    st->uplink_dropped_ms = atomic_load(&c->dropped_frames) * 1000 / RT_RATE_HZ;
+    st->playout_dropped_ms = atomic_load(&c->playout_dropped) * 1000 / c->cfg.playback_rate;
+}

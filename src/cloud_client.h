@@ -1,0 +1,67 @@
+/*
+ * cloud_client.h - harkd's realtime cloud session: ws_client + rt_session
+ * on the libwebsockets thread, joined to the audio threads by SPSC rings.
+ *
+ * Uplink: the DSP thread calls cloud_client_push_mic() with each 10 ms hop
+ * of front-end output at the capture rate. Only while the privacy gate is
+ * open (cloud_client_set_gate(true): after the wake word, the button or
+ * `harkctl wake`) is it resampled to 24 kHz and queued; with the gate
+ * closed nothing is queued, so nothing can be sent. The lws thread turns
+ * the queue into input_audio_buffer.append events of chunk_ms.
+ * Downlink: answer audio (24 kHz) is resampled on the lws thread to the
+ * playback rate and written to the playout ring the playback thread reads.
+ * Barge-in: the main thread flushes playout and calls
+ * cloud_client_interrupt(played_frames) with the playback thread's count of
+ * frames of answer audio actually written to the device.
+ *
+ * Threads: create/destroy/requests/status from main; push_mic from the DSP
+ * thread only; everything else runs on the lws thread. Requests are atomic
+ * flags that the lws thread picks up when woken.
+ */
+#ifndef HARK_CLOUD_CLIENT_H
+#define HARK_CLOUD_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ring.h"
+
+struct cloud_client;
+
+struct cloud_client_cfg {
+    const struct cloud_cfg *cloud;
+    unsigned mic_rate;          /* rate of the hops given to push_mic */
+    unsigned hop_frames;
+    unsigned playback_rate;
+    struct ring *playout;       /* mono float at playback_rate; this client produces */
+};
+
+struct cloud_status {
+    bool connected;
+    bool gate_open;
+    const char *session_state;  /* static strings */
+    const char *response_phase;
+    uint64_t connects, disconnects;
+    uint64_t audio_sent_ms, audio_received_ms;
+    uint32_t responses, cancels, truncates, tool_calls, errors;
+    uint64_t uplink_dropped_ms; /* gate open but the uplink queue was full */
+    uint64_t playout_dropped_ms;/* answer audio that did not fit the playout ring */
+};
+
+/* Reads the credentials and starts connecting. NULL with err set. */
+struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, char *err, size_t errlen);
+void cloud_client_destroy(struct cloud_client *c);
+
+/* DSP thread: hop = hop_frames interleaved frames of `stride` floats; the
+ * first `mics` channels are averaged (until the beamformer output lands). */
+void cloud_client_push_mic(struct cloud_client *c, const float *hop, unsigned stride, unsigned mics);
+
+/* Main thread requests (picked up by the lws thread). */
+void cloud_client_set_gate(struct cloud_client *c, bool open);
+void cloud_client_end_turn(struct cloud_client *c);          /* commit + response */
+void cloud_client_interrupt(struct cloud_client *c, uint64_t played_frames_at_playback_rate);
+void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st);
+
+#endif
