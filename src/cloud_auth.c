@@ -157,11 +157,15 @@ static int mint_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
         m->done = true;
         lws_cancel_service(lws_get_context(wsi));
         break;
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        snprintf(m->conn_err, sizeof(m->conn_err), "%s", in ? (const char *)in : "connection failed");
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        const char *why = in ? (const char *)in : "connection failed";
+        bool tls = strstr(why, "cert") || strstr(why, "tls") || strstr(why, "X509");
+        snprintf(m->conn_err, sizeof(m->conn_err), "%s%s", tls ? "TLS: server certificate rejected: " : "", why);
+        m->conn_err[strcspn(m->conn_err, "\r\n")] = '\0';
         m->done = true;
-        m->result = strstr(m->conn_err, "cert") || strstr(m->conn_err, "tls") ? -EPROTO : -ECONNREFUSED;
+        m->result = tls ? -EKEYREJECTED : -ECONNREFUSED;
         break;
+    }
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
         m->done = true;
         break;
@@ -169,6 +173,12 @@ static int mint_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
         break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static void quiet_log(int level, const char *line)
+{
+    (void)level;
+    (void)line;
 }
 
 static const struct lws_protocols mint_protocols[] = {
@@ -236,6 +246,7 @@ int cloud_auth_mint(const char *token_url, const char *ca_file, const struct clo
     m->body = body_json ? body_json : "{}";
     m->body_len = strlen(m->body);
 
+    lws_set_log_level(LLL_ERR, quiet_log);   /* lws notices would only clutter harkd's log */
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = mint_protocols;

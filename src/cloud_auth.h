@@ -36,8 +36,9 @@ int cloud_auth_read_secret_file(const char *path, struct cloud_secret *out, char
  * <device credential>" and an optional JSON body, verifying the server
  * against ca_file, and parses {"value":..., "expires_at":...} (also accepted
  * nested as {"client_secret":{"value":...,"expires_at":...}}).
- * Returns 0, -EACCES (401/403), -EPROTO (bad reply), -ETIMEDOUT, -ECONNREFUSED
- * or another -errno, with err describing it. */
+ * Returns 0, -EACCES (401/403), -EKEYREJECTED (server certificate not
+ * accepted), -EPROTO (bad reply), -ETIMEDOUT, -ECONNREFUSED or another
+ * -errno, with err describing it. */
 int cloud_auth_mint(const char *token_url, const char *ca_file, const struct cloud_secret *device_cred,
                     const char *body_json, unsigned timeout_s, struct cloud_secret *out, char *err,
                     size_t errlen);
