@@ -31,6 +31,7 @@ struct cloud_client {
     struct cloud_client_cfg cfg;
     struct cloud_cfg cloud;
     struct cloud_secret secret;
+    bool minted;                     /* secret came from token_url: re-mint when it expires */
     struct ws_client *ws;
     /* lws thread */
     struct rt_session *rt;
@@ -54,7 +55,7 @@ struct cloud_client {
     _Atomic bool req_end_turn, req_interrupt;
     _Atomic uint64_t req_played;
     _Atomic bool connected;
-    _Atomic uint64_t connects, disconnects, dropped_frames, playout_dropped;
+    _Atomic uint64_t connects, disconnects, dropped_frames, playout_dropped, rollovers, remint_failures;
     _Atomic int sess_state, phase;
     _Atomic uint64_t sent_ms, received_ms;
     _Atomic uint32_t responses, cancels, truncates, tool_calls, errors;
@@ -121,7 +122,11 @@ static int build_config(struct cloud_client *c, char *buf, size_t cap)
 static void on_open(void *ctx, struct ws_client *ws)
 {
     struct cloud_client *c = ctx;
-    struct rt_session_cfg cfg = { .send = send_cb, .send_ctx = c };
+    struct rt_session_cfg cfg = {
+        .send = send_cb, .send_ctx = c,
+        .rollover_after_ms = (uint64_t)c->cloud.session_max_s * 1000,
+        .rollover_hard_ms = (uint64_t)c->cloud.session_max_s * 1000 + 4 * 60 * 1000,
+    };
     char buf[8192];
     int n;
 
@@ -172,16 +177,26 @@ static void on_message(void *ctx, struct ws_client *ws, const char *msg, size_t 
     publish(c);
 }
 
+static int load_secret(struct cloud_client *c, char *err, size_t errlen);
+
 static void on_close(void *ctx, struct ws_client *ws, enum ws_close_reason r, int code, const char *text)
 {
     struct cloud_client *c = ctx;
+    bool auth = r == WS_CLOSE_CONNECT_FAILED && strstr(text, "unauthorized");
+    bool expiring = c->secret.expires_at && (int64_t)time(NULL) > c->secret.expires_at - 60;
 
-    (void)ws;
-    (void)r;
     (void)code;
-    (void)text;
     if (atomic_exchange(&c->connected, false))
         atomic_fetch_add(&c->disconnects, 1);
+    /* A client secret only admits new sessions until it expires: get a
+     * fresh one before the next attempt. */
+    if (c->minted && (auth || expiring)) {
+        char err[256];
+        if (load_secret(c, err, sizeof(err)) == 0)
+            (void)ws_client_set_bearer(ws, c->secret.value);
+        else
+            atomic_fetch_add(&c->remint_failures, 1);
+    }
 }
 
 static void send_uplink(struct cloud_client *c, bool flush)
@@ -212,6 +227,13 @@ static void on_wake(void *ctx, struct ws_client *ws)
 
     if (!ready)
         return;
+    /* Roll over before the service's 60-minute limit, between turns only. */
+    if (!atomic_load(&c->gate) && ring_readable(c->uplink) == 0 &&
+        rt_session_should_rollover(c->rt, now_ms())) {
+        atomic_fetch_add(&c->rollovers, 1);
+        ws_client_close(ws, true);
+        return;
+    }
     if (atomic_exchange(&c->req_interrupt, false)) {
         uint64_t played = atomic_load(&c->req_played);
         (void)rt_session_interrupt(c->rt, played * 24000 / c->cfg.playback_rate);
@@ -236,6 +258,7 @@ static int load_secret(struct cloud_client *c, char *err, size_t errlen)
 
     if (*k->token_url && *k->device_credential_file) {
         struct cloud_secret cred;
+        c->minted = true;
         r = cloud_auth_read_secret_file(k->device_credential_file, &cred, e, sizeof(e));
         if (r == 0) {
             r = cloud_auth_mint(k->token_url, k->ca_file, &cred, NULL, 10, &c->secret, e, sizeof(e));
@@ -349,6 +372,11 @@ void cloud_client_push_mic(struct cloud_client *c, const float *hop, unsigned st
     ws_client_wake(c->ws);
 }
 
+void cloud_client_tick(struct cloud_client *c)
+{
+    ws_client_wake(c->ws);
+}
+
 void cloud_client_set_gate(struct cloud_client *c, bool open)
 {
     atomic_store_explicit(&c->gate, open, memory_order_release);
@@ -375,6 +403,8 @@ void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st)
     st->session_state = rt_session_state_name((enum rt_session_state)atomic_load(&c->sess_state));
     st->response_phase = rt_response_phase_name((enum rt_response_phase)atomic_load(&c->phase));
     st->connects = atomic_load(&c->connects);
+    st->rollovers = atomic_load(&c->rollovers);
+    st->remint_failures = atomic_load(&c->remint_failures);
     st->disconnects = atomic_load(&c->disconnects);
     st->audio_sent_ms = atomic_load(&c->sent_ms);
     st->audio_received_ms = atomic_load(&c->received_ms);

@@ -43,7 +43,7 @@ struct cloud_status {
     bool gate_open;
     const char *session_state;  /* static strings */
     const char *response_phase;
-    uint64_t connects, disconnects;
+    uint64_t connects, disconnects, rollovers, remint_failures;
     uint64_t audio_sent_ms, audio_received_ms;
     uint32_t responses, cancels, truncates, tool_calls, errors;
     uint64_t uplink_dropped_ms; /* gate open but the uplink queue was full */
@@ -63,5 +63,7 @@ void cloud_client_set_gate(struct cloud_client *c, bool open);
 void cloud_client_end_turn(struct cloud_client *c);          /* commit + response */
 void cloud_client_interrupt(struct cloud_client *c, uint64_t played_frames_at_playback_rate);
 void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st);
+/* Main thread, periodically: lets the lws thread check session age. */
+void cloud_client_tick(struct cloud_client *c);
 
 #endif

@@ -216,6 +216,7 @@ static const struct key_desc hark_keys[] = {
     CK("target_language", KT_STR, target_language, 0, 0, NULL),
     CK("prebuffer_ms", KT_UINT, prebuffer_ms, 0, 1000, NULL),
     CK("chunk_ms", KT_UINT, chunk_ms, 10, 200, NULL),
+    CK("session_max_s", KT_UINT, session_max_s, 1, 3540, NULL),
 };
 
 #define BK(sec, name, type, field, mn, mx, nm) \
@@ -630,6 +631,7 @@ void config_defaults(struct hark_cfg *cfg)
     cfg->cloud.mode = CLOUD_OFF;
     cfg->cloud.prebuffer_ms = 60;
     cfg->cloud.chunk_ms = 40;
+    cfg->cloud.session_max_s = 3300;   /* 55 min: the service ends sessions at 60 */
     snprintf(cfg->cloud.model, sizeof(cfg->cloud.model), "gpt-realtime-2");
     board_defaults(&cfg->board);
 }

@@ -81,6 +81,7 @@ struct cloud_cfg {
     char target_language[16];              /* translation */
     unsigned prebuffer_ms;                 /* playout pre-buffer */
     unsigned chunk_ms;                     /* uplink append size */
+    unsigned session_max_s;                /* roll the session over when idle after this */
 };
 
 struct hark_cfg {

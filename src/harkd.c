@@ -197,6 +197,8 @@ static void watch_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
 
     (void)l;
     (void)t;
+    if (h->cloud)
+        cloud_client_tick(h->cloud);
     if (!h->audio_up)
         return;
     audio_capture_get_stats(h->cap, &cs);
@@ -292,6 +294,7 @@ static char *status_json(struct harkd *h)
         cJSON_AddStringToObject(o, "response", cs.response_phase);
         cJSON_AddNumberToObject(o, "connects", (double)cs.connects);
         cJSON_AddNumberToObject(o, "disconnects", (double)cs.disconnects);
+        cJSON_AddNumberToObject(o, "rollovers", (double)cs.rollovers);
         cJSON_AddNumberToObject(o, "audio_sent_ms", (double)cs.audio_sent_ms);
         cJSON_AddNumberToObject(o, "audio_received_ms", (double)cs.audio_received_ms);
         cJSON_AddNumberToObject(o, "responses", cs.responses);

@@ -493,6 +493,20 @@ void ws_client_reconnect(struct ws_client *c)
         schedule_connect(c, false);
 }
 
+int ws_client_set_bearer(struct ws_client *c, const char *bearer)
+{
+    char *n = bearer ? strdup(bearer) : NULL;
+
+    if (bearer && !n)
+        return -ENOMEM;
+    if (c->bearer) {
+        explicit_bzero(c->bearer, strlen(c->bearer));
+        free(c->bearer);
+    }
+    c->bearer = n;
+    return 0;
+}
+
 unsigned ws_client_attempts(const struct ws_client *c)
 {
     return c->attempts;

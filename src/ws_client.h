@@ -84,6 +84,9 @@ bool ws_client_connected(const struct ws_client *c);
 void ws_client_close(struct ws_client *c, bool reconnect);
 void ws_client_reconnect(struct ws_client *c);
 unsigned ws_client_attempts(const struct ws_client *c);   /* connection attempts so far */
+/* Replace the bearer token used by the next connection attempt (e.g. a
+ * freshly minted client secret); the old copy is wiped. 0 or -ENOMEM. */
+int ws_client_set_bearer(struct ws_client *c, const char *bearer);
 
 const char *ws_close_reason_name(enum ws_close_reason r);
 
