@@ -19,6 +19,7 @@
 #include <speex/speex_resampler.h>
 
 #include "cloud_auth.h"
+#include "log.h"
 #include "rt_events.h"
 #include "rt_session.h"
 #include "ws_client.h"
@@ -34,6 +35,7 @@ struct cloud_client {
     bool minted;                     /* secret came from token_url: re-mint when it expires */
     struct ws_client *ws;
     /* lws thread */
+    FILE *captions;
     struct rt_session *rt;
     char *msg;
     size_t msg_cap;
@@ -56,6 +58,7 @@ struct cloud_client {
     _Atomic uint64_t req_played;
     _Atomic bool connected;
     _Atomic uint64_t connects, disconnects, dropped_frames, playout_dropped, rollovers, remint_failures;
+    _Atomic uint64_t captions_done;
     _Atomic int sess_state, phase;
     _Atomic uint64_t sent_ms, received_ms;
     _Atomic uint32_t responses, cancels, truncates, tool_calls, errors;
@@ -174,6 +177,15 @@ static void on_message(void *ctx, struct ws_client *ws, const char *msg, size_t 
         return;   /* malformed: dropped (rt_session counts what it sees) */
     if (rt_session_handle_event(c->rt, &ev) == RT_SESSION_PLAY)
         play(c, ev.pcm, ev.samples);
+    if (ev.type == RT_EV_INPUT_TRANSCRIPTION_COMPLETED && c->cloud.mode == CLOUD_CAPTIONS && ev.text) {
+        /* The network thread may log (it is not real-time). */
+        log_info("caption: %s", ev.text);
+        if (c->captions) {
+            fprintf(c->captions, "%s\n", ev.text);
+            fflush(c->captions);
+        }
+        atomic_fetch_add(&c->captions_done, 1);
+    }
     publish(c);
 }
 
@@ -287,6 +299,13 @@ struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, cha
     c->cfg.cloud = &c->cloud;
     if (load_secret(c, err, errlen) < 0)
         goto out_free;
+    if (c->cloud.mode == CLOUD_CAPTIONS && *c->cloud.captions_file) {
+        c->captions = fopen(c->cloud.captions_file, "a");
+        if (!c->captions) {
+            snprintf(err, errlen, "cloud: captions_file %s: %s", c->cloud.captions_file, strerror(errno));
+            goto out_free;
+        }
+    }
     c->chunk_samples = (size_t)RT_RATE_HZ * c->cloud.chunk_ms / 1000;
     if (c->cloud.mode == CLOUD_TRANSLATION)
         c->chunk_samples = RT_RATE_HZ / 5;   /* the translation engine works in 200 ms frames */
@@ -336,6 +355,8 @@ void cloud_client_destroy(struct cloud_client *c)
     if (c->down_rs)
         speex_resampler_destroy(c->down_rs);
     ring_destroy(c->uplink);
+    if (c->captions)
+        fclose(c->captions);
     free(c->msg);
     free(c->chunk);
     free(c->scratch);
@@ -404,6 +425,7 @@ void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st)
     st->response_phase = rt_response_phase_name((enum rt_response_phase)atomic_load(&c->phase));
     st->connects = atomic_load(&c->connects);
     st->rollovers = atomic_load(&c->rollovers);
+    st->captions = atomic_load(&c->captions_done);
     st->remint_failures = atomic_load(&c->remint_failures);
     st->disconnects = atomic_load(&c->disconnects);
     st->audio_sent_ms = atomic_load(&c->sent_ms);

@@ -44,6 +44,7 @@ struct cloud_status {
     const char *session_state;  /* static strings */
     const char *response_phase;
     uint64_t connects, disconnects, rollovers, remint_failures;
+    uint64_t captions;          /* completed caption lines (captions mode) */
     uint64_t audio_sent_ms, audio_received_ms;
     uint32_t responses, cancels, truncates, tool_calls, errors;
     uint64_t uplink_dropped_ms; /* gate open but the uplink queue was full */

@@ -217,6 +217,7 @@ static const struct key_desc hark_keys[] = {
     CK("prebuffer_ms", KT_UINT, prebuffer_ms, 0, 1000, NULL),
     CK("chunk_ms", KT_UINT, chunk_ms, 10, 200, NULL),
     CK("session_max_s", KT_UINT, session_max_s, 1, 3540, NULL),
+    CK("captions_file", KT_STR, captions_file, 0, 0, NULL),
 };
 
 #define BK(sec, name, type, field, mn, mx, nm) \

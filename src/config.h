@@ -82,6 +82,7 @@ struct cloud_cfg {
     unsigned prebuffer_ms;                 /* playout pre-buffer */
     unsigned chunk_ms;                     /* uplink append size */
     unsigned session_max_s;                /* roll the session over when idle after this */
+    char captions_file[CONFIG_PATH_MAX];   /* captions mode: append each completed line here */
 };
 
 struct hark_cfg {

@@ -295,6 +295,7 @@ static char *status_json(struct harkd *h)
         cJSON_AddNumberToObject(o, "connects", (double)cs.connects);
         cJSON_AddNumberToObject(o, "disconnects", (double)cs.disconnects);
         cJSON_AddNumberToObject(o, "rollovers", (double)cs.rollovers);
+        cJSON_AddNumberToObject(o, "captions", (double)cs.captions);
         cJSON_AddNumberToObject(o, "audio_sent_ms", (double)cs.audio_sent_ms);
         cJSON_AddNumberToObject(o, "audio_received_ms", (double)cs.audio_received_ms);
         cJSON_AddNumberToObject(o, "responses", cs.responses);

@@ -1,4 +1,4 @@
-# The cloud session survives its ends: harkd rolls an idle session over when
+# Cloud sessions in harkd: captions mode, and surviving session ends: harkd rolls an idle session over when
 # [cloud] session_max_s is reached (the service's 60-minute limit, scaled
 # down), and reconnects with backoff when the server ends the session
 # (close 1001, as the real service does at 60 minutes). Every new
@@ -66,4 +66,27 @@ note "minted: $mints secrets; $(json "$T/s3.json" 'j["cloud"]["connects"]') conn
 [ "$mints" -ge 2 ] || fail "the expiring secret was not re-minted ($mints mints)"
 [ "$(json "$T/s3.json" 'j["cloud"]["connects"] >= 2')" = True ] || fail "no reconnection with the new secret"
 grep -q "device-cred-123\|ek_fixed_test" "$T/harkd.log" "$T"/*.jsonl && fail "a credential or secret was logged"
+# 4. captions mode: each completed transcript goes to captions_file and the log
+M4=$($PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
+    --token test-token --log "$T/cap.jsonl" --ready-file "$T/cap.port" \
+    --script <(echo '{"input_transcript":["hey nova what time is it","turn two"]}') > "$T/cap.out" 2>&1 & echo $!)
+trap 'kill $M1 $M2 $M3 $M4 $TOK 2>/dev/null; cleanup' EXIT
+for _ in $(seq 100); do [ -s "$T/cap.port" ] && break; sleep 0.05; done
+write_conf "[cloud]" "mode = captions" "url = wss://localhost:$(cat "$T/cap.port")/v1/realtime?intent=transcription" \
+    "ca_file = $T/ca/ca.pem" "api_key_file = $T/token" "captions_file = $T/captions.txt"
+start_harkd
+sleep 1.2
+for turn in 1 2; do "$BIN/harkctl" wake >/dev/null; sleep 0.6; "$BIN/harkctl" end-turn >/dev/null; sleep 0.6; done
+stop_harkd
+note "captions: $(tr '\n' '|' < "$T/captions.txt")"
+[ "$(cat "$T/captions.txt")" = "$(printf 'hey nova what time is it\nturn two')" ] || fail "captions file wrong"
+grep -q "caption: turn two" "$T/harkd.log" || fail "caption not logged"
+$PY - "$T/cap.jsonl" <<'PY' || fail "captions session events wrong"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+up = [e for e in ev if e.get("type") == "session.update"][0]["session"]
+assert up["type"] == "transcription" and up["audio"]["input"]["turn_detection"] is None, up
+assert sum(1 for e in ev if e.get("type") == "input_audio_buffer.commit") == 2
+assert not any(e.get("type") == "response.create" for e in ev), "captions must not ask for responses"
+PY
 echo "ok"
