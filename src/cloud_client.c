@@ -27,6 +27,12 @@
 #define UPLINK_RING_MS 3000          /* pre-roll + network hiccups */
 #define UPLINK_TX_HIGH_WATER (256 * 1024)
 #define RESAMPLE_QUALITY 5
+#define LAT_BINS 64                   /* uplink latency histogram, 2 ms bins */
+
+struct hop_stamp {
+    uint64_t t_ns;                   /* when the DSP thread queued the hop */
+    uint64_t end_sample;             /* cumulative 24 kHz samples after it */
+};
 
 struct cloud_client {
     struct cloud_client_cfg cfg;
@@ -52,6 +58,10 @@ struct cloud_client {
     int16_t *up_pcm;
     size_t up_max;
     struct ring *uplink;             /* int16 at 24 kHz */
+    struct ring *stamps;             /* struct hop_stamp, DSP -> lws */
+    uint64_t pushed_samples;         /* DSP thread */
+    uint64_t sent_samples;           /* lws thread */
+    uint32_t lat_hist[LAT_BINS];     /* lws thread */
     /* requests and status (atomics) */
     _Atomic bool gate;
     _Atomic bool req_end_turn, req_interrupt;
@@ -59,10 +69,46 @@ struct cloud_client {
     _Atomic bool connected;
     _Atomic uint64_t connects, disconnects, dropped_frames, playout_dropped, rollovers, remint_failures;
     _Atomic uint64_t captions_done;
+    _Atomic uint64_t lat_count, lat_sum_us, lat_max_us, lat_p95_us;
     _Atomic int sess_state, phase;
     _Atomic uint64_t sent_ms, received_ms;
     _Atomic uint32_t responses, cancels, truncates, tool_calls, errors;
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* lws thread: every hop whose last sample has now been queued for the
+ * socket contributes its capture->socket delay. */
+static void account_latency(struct cloud_client *c)
+{
+    struct hop_stamp s;
+    uint64_t now = now_ns();
+
+    while (ring_peek(c->stamps, &s, sizeof(s)) == sizeof(s) && s.end_sample <= c->sent_samples) {
+        uint64_t us = (now - s.t_ns) / 1000;
+        uint64_t n = atomic_load(&c->lat_count) + 1, acc = 0;
+        unsigned bin = (unsigned)(us / 2000);
+
+        ring_skip(c->stamps, sizeof(s));
+        c->lat_hist[bin < LAT_BINS ? bin : LAT_BINS - 1]++;
+        atomic_store(&c->lat_count, n);
+        atomic_fetch_add(&c->lat_sum_us, us);
+        if (us > atomic_load(&c->lat_max_us))
+            atomic_store(&c->lat_max_us, us);
+        for (unsigned b = 0; b < LAT_BINS; b++) {
+            acc += c->lat_hist[b];
+            if (acc * 100 >= n * 95) {
+                atomic_store(&c->lat_p95_us, (uint64_t)(b + 1) * 2000);
+                break;
+            }
+        }
+    }
+}
 
 static uint64_t now_ms(void)
 {
@@ -229,6 +275,8 @@ static void send_uplink(struct cloud_client *c, bool flush)
         if (len < 0 || ws_client_send_text(c->ws, c->msg, (size_t)len) < 0)
             break;
         rt_session_audio_sent(c->rt, take / 2);
+        c->sent_samples += take / 2;
+        account_latency(c);
     }
 }
 
@@ -313,6 +361,7 @@ struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, cha
     c->msg = malloc(c->msg_cap);
     c->chunk = malloc(c->chunk_samples * sizeof(int16_t));
     c->uplink = ring_create((size_t)RT_RATE_HZ * UPLINK_RING_MS / 1000 * sizeof(int16_t));
+    c->stamps = ring_create(sizeof(struct hop_stamp) * (UPLINK_RING_MS / 5 + 16));
     c->up_max = (size_t)cfg->hop_frames * RT_RATE_HZ / cfg->mic_rate + 16;
     c->up_mono = calloc(cfg->hop_frames, sizeof(float));
     c->up_24k = calloc(c->up_max, sizeof(float));
@@ -322,7 +371,7 @@ struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, cha
     c->down_out = calloc(c->down_cap * 8, sizeof(float));
     c->up_rs = speex_resampler_init(1, cfg->mic_rate, RT_RATE_HZ, RESAMPLE_QUALITY, &e);
     c->down_rs = speex_resampler_init(1, RT_RATE_HZ, cfg->playback_rate, RESAMPLE_QUALITY, &e);
-    if (!c->msg || !c->chunk || !c->uplink || !c->up_mono || !c->up_24k || !c->up_pcm || !c->down_in ||
+    if (!c->msg || !c->chunk || !c->uplink || !c->stamps || !c->up_mono || !c->up_24k || !c->up_pcm || !c->down_in ||
         !c->down_out || !c->up_rs || !c->down_rs) {
         snprintf(err, errlen, "cloud: out of memory");
         goto out_free;
@@ -355,6 +404,7 @@ void cloud_client_destroy(struct cloud_client *c)
     if (c->down_rs)
         speex_resampler_destroy(c->down_rs);
     ring_destroy(c->uplink);
+    ring_destroy(c->stamps);
     if (c->captions)
         fclose(c->captions);
     free(c->msg);
@@ -388,8 +438,12 @@ void cloud_client_push_mic(struct cloud_client *c, const float *hop, unsigned st
         c->up_pcm[i] = v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : (int16_t)lrintf(v);
     }
     bytes = out_len * sizeof(int16_t);
-    if (ring_write(c->uplink, c->up_pcm, bytes) != bytes)
+    if (ring_write(c->uplink, c->up_pcm, bytes) != bytes) {
         atomic_fetch_add_explicit(&c->dropped_frames, out_len, memory_order_relaxed);
+    } else {
+        struct hop_stamp s = { now_ns(), c->pushed_samples += out_len };
+        (void)ring_write(c->stamps, &s, sizeof(s));
+    }
     ws_client_wake(c->ws);
 }
 
@@ -426,6 +480,12 @@ void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st)
     st->connects = atomic_load(&c->connects);
     st->rollovers = atomic_load(&c->rollovers);
     st->captions = atomic_load(&c->captions_done);
+    st->uplink_hops = atomic_load(&c->lat_count);
+    st->uplink_latency_mean_ms = st->uplink_hops ? atomic_load(&c->lat_sum_us) / 1000.0 / st->uplink_hops : 0;
+    st->uplink_latency_p95_ms = atomic_load(&c->lat_p95_us) / 1000.0;
+    st->uplink_latency_max_ms = atomic_load(&c->lat_max_us) / 1000.0;
+    if (st->uplink_latency_p95_ms > st->uplink_latency_max_ms)   /* 2 ms bins */
+        st->uplink_latency_p95_ms = st->uplink_latency_max_ms;
     st->remint_failures = atomic_load(&c->remint_failures);
     st->disconnects = atomic_load(&c->disconnects);
     st->audio_sent_ms = atomic_load(&c->sent_ms);

@@ -45,6 +45,10 @@ struct cloud_status {
     const char *response_phase;
     uint64_t connects, disconnects, rollovers, remint_failures;
     uint64_t captions;          /* completed caption lines (captions mode) */
+    /* Capture -> socket: from the DSP thread queuing a hop to the append
+     * event carrying its last sample being queued on the socket. */
+    uint64_t uplink_hops;
+    double uplink_latency_mean_ms, uplink_latency_p95_ms, uplink_latency_max_ms;
     uint64_t audio_sent_ms, audio_received_ms;
     uint32_t responses, cancels, truncates, tool_calls, errors;
     uint64_t uplink_dropped_ms; /* gate open but the uplink queue was full */

@@ -296,6 +296,13 @@ static char *status_json(struct harkd *h)
         cJSON_AddNumberToObject(o, "disconnects", (double)cs.disconnects);
         cJSON_AddNumberToObject(o, "rollovers", (double)cs.rollovers);
         cJSON_AddNumberToObject(o, "captions", (double)cs.captions);
+        {
+            cJSON *l = cJSON_AddObjectToObject(o, "uplink_latency_ms");
+            cJSON_AddNumberToObject(l, "hops", (double)cs.uplink_hops);
+            cJSON_AddNumberToObject(l, "mean", round(cs.uplink_latency_mean_ms * 10) / 10);
+            cJSON_AddNumberToObject(l, "p95", cs.uplink_latency_p95_ms);
+            cJSON_AddNumberToObject(l, "max", round(cs.uplink_latency_max_ms * 10) / 10);
+        }
         cJSON_AddNumberToObject(o, "audio_sent_ms", (double)cs.audio_sent_ms);
         cJSON_AddNumberToObject(o, "audio_received_ms", (double)cs.audio_received_ms);
         cJSON_AddNumberToObject(o, "responses", cs.responses);

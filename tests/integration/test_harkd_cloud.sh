@@ -36,6 +36,10 @@ sleep 0.3
 n=$(appends); sent=$(st 'j["cloud"]["audio_sent_ms"]')
 note "turn 1: $n appends, $sent ms sent"
 close_to "$sent" 1500 250 || fail "sent $sent ms for a 1.5 s open gate"
+lat=$(json "$T/st.json" 'j["cloud"]["uplink_latency_ms"]')
+note "capture->socket latency: $lat"
+# A 40 ms append carries 4 hops: its first hop waits ~40 ms for the others.
+[ "$(json "$T/st.json" 'j["cloud"]["uplink_latency_ms"]["mean"] <= 60')" = True ] || fail "uplink latency too high: $lat"
 sleep 3.5
 played=$(st 'j["played_audio_frames"]')
 [ "$(st 'j["cloud"]["responses"]')" = 1 ] || fail "no response"
