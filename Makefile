@@ -71,6 +71,8 @@ INIH_LIBS := $(or $(call pc,--libs,inih),-linih)
 CMOCKA_LIBS := $(or $(call pc,--libs,cmocka),-lcmocka)
 SNDFILE_LIBS := $(or $(call pc,--libs,sndfile),-lsndfile)
 SPEEXDSP_LIBS := $(or $(call pc,--libs,speexdsp),-lspeexdsp)
+KISSFFT_CFLAGS := $(or $(call pc,--cflags,kissfft-float),-I/usr/include/kissfft -Dkiss_fft_scalar=float)
+KISSFFT_LIBS := $(or $(call pc,--libs,kissfft-float),-lkissfft-float)
 # libwebsockets 4.1.6 built with mbedtls by tools/setup-deps (never Debian's
 # OpenSSL build); Debian's mbedtls 2.28 has no .pc file.
 LWS_PREFIX ?= build/deps/$(ARCH)
@@ -90,7 +92,7 @@ include mk/sources.mk
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(HARK_CFLAGS) $(ALSA_CFLAGS) $(LWS_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(HARK_CFLAGS) $(ALSA_CFLAGS) $(LWS_CFLAGS) $(KISSFFT_CFLAGS) -MMD -MP -c -o $@ $<
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 CORE_OBJS := $(call objs,$(CORE_SRCS))
@@ -99,7 +101,7 @@ HARKD_OBJS := $(call objs,$(HARKD_SRCS)) $(CORE_OBJS) $(DRIVER_OBJS)
 
 # ---- programs ------------------------------------------------------------------
 PROGRAMS := $(BIN)/harkd $(BIN)/harkctl
-HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene $(BIN)/hark-bench $(BIN)/hark-cloud-probe
+HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene $(BIN)/hark-bench $(BIN)/hark-cloud-probe $(BIN)/hark-fe-doa-eval
 PACED_PLUGIN := $(LIBDIR)/libasound_module_pcm_paced.so
 ifeq ($(ARCH),host)
   ALL_TARGETS := $(PROGRAMS) $(HOST_TOOLS) $(PACED_PLUGIN)
@@ -113,7 +115,7 @@ link = @mkdir -p $(dir $@); $(if $(Q),echo "  LD      $@";) \
   $(CC) $(CFLAGS) $(LDFLAGS) $(HARK_LDFLAGS) -o $@ $(1)
 
 $(BIN)/harkd: $(HARKD_OBJS)
-	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
 
 $(BIN)/harkctl: $(call objs,src/harkctl.c)
 	$(call link,$^)
@@ -125,10 +127,13 @@ $(BIN)/hark-scene: $(call objs,tools/hark-scene.c tools/room_sim.c drivers/wav_i
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
 
 $(BIN)/hark-cloud-probe: $(call objs,tools/hark-cloud-probe.c drivers/wav_io.c) $(CORE_OBJS)
-	$(call link,$^ $(SNDFILE_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(SNDFILE_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
+
+$(BIN)/hark-fe-doa-eval: $(call objs,tools/hark-fe-doa-eval.c drivers/wav_io.c src/config.c src/log.c src/fe_doa.c src/fe_beamformer.c src/fe_stft.c)
+	$(call link,$^ $(SNDFILE_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(KISSFFT_LIBS) -lm)
 
 $(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)
-	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
 
 # The paced ALSA test plugin (tests/alsa/): keeps real-time pace for board sim4.
 # -DPIC is required, or alsa-lib's dlopen fails on snd_dlsym_start.
@@ -145,7 +150,7 @@ ifneq ($(ARCH),host)
 endif
 
 $(TESTBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(CORE_OBJS) $(DRIVER_OBJS)
-	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
 
 $(TESTBIN)/test_wav_io: $(OBJ)/tests/unit/test_wav_io.o $(call objs,drivers/wav_io.c)
 	$(call link,$^ $(CMOCKA_LIBS) $(SNDFILE_LIBS) -lm)
@@ -156,7 +161,7 @@ $(TESTBIN)/test_room_sim: $(OBJ)/tests/unit/test_room_sim.o $(call objs,tools/ro
 FUZZ_REPLAYS := $(patsubst %,$(TESTBIN)/fuzz_%_replay,$(FUZZ_TARGETS))
 
 $(TESTBIN)/fuzz_%_replay: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/fuzz_replay.o $(CORE_OBJS)
-	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
 
 unit-build: $(UNIT_TESTS) $(PACED_PLUGIN) $(FUZZ_REPLAYS)
 

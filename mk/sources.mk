@@ -8,6 +8,9 @@ CORE_SRCS := \
   src/config.c \
   src/ctrl.c \
   src/eloop.c \
+  src/fe_beamformer.c \
+  src/fe_doa.c \
+  src/fe_stft.c \
   src/g711.c \
   src/level_meter.c \
   src/log.c \
