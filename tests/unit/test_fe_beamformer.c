@@ -25,36 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fe_test_signal.h"
 #include "fe_beamformer.h"
 #include "fe_stft.h"
 
 #define FS 16000
 #define HOP 160
-#define C_SOUND 343.0
-#define SINC_HALF 48
-#define PAD (SINC_HALF + 8)
 #define N_SIG (3 * FS / 2)
 
-static uint64_t rng;
 
-static double urand(void) /* uniform in [-1, 1) */
-{
-    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double) (rng >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
-
-static double gauss(void)
-{
-    double u = (urand() + 1) / 2 + 1e-12, v = (urand() + 1) / 2;
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
-
-static double blackman_sinc(double x, double half)
-{
-    double w = (x + half) / (2.0 * half);
-    double win = 0.42 - 0.5 * cos(2 * M_PI * w) + 0.08 * cos(4 * M_PI * w);
-    return (fabs(x) < 1e-12 ? 1.0 : sin(M_PI * x) / (M_PI * x)) * win;
-}
 
 /* White noise low-passed at 7 kHz (windowed sinc), n + 2 PAD samples; the
  * fractional-delay filter below is exact to < -60 dB under 7 kHz. */
@@ -86,24 +65,7 @@ static double *source(long n)
 static void add_plane_wave(float *out, long n, unsigned stride, const struct fe_bf_cfg *cfg, const double *s,
                            double az_deg, double gain)
 {
-    double ux = cos(az_deg * M_PI / 180), uy = sin(az_deg * M_PI / 180);
-
-    for (unsigned m = 0; m < cfg->mic_count; m++) {
-        double adv = (cfg->mic_pos_mm[m][0] * ux + cfg->mic_pos_mm[m][1] * uy) * 1e-3 / C_SOUND * FS;
-        double h[2 * SINC_HALF + 2], hs = 0;
-        long i0 = (long) floor(adv);
-        double f = adv - i0;
-        for (int j = -SINC_HALF + 1; j <= SINC_HALF; j++) {
-            h[j + SINC_HALF] = blackman_sinc(j - f, SINC_HALF);
-            hs += h[j + SINC_HALF];
-        }
-        for (long t = 0; t < n; t++) {
-            double acc = 0;
-            for (int j = -SINC_HALF + 1; j <= SINC_HALF; j++)
-                acc += s[PAD + t + i0 + j] * h[j + SINC_HALF];
-            out[t * stride + m] += (float) (gain * acc / hs);
-        }
-    }
+    fe_test_plane_wave(out, n, stride, cfg->mic_count, (const double (*)[3])cfg->mic_pos_mm, FS, s, az_deg, gain);
 }
 
 static void sim4_cfg(struct fe_bf_cfg *cfg, enum fe_bf_mode mode, unsigned frame)

@@ -17,13 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fe_test_signal.h"
 #include "fe_doa.h"
 
 #define FS 16000
 #define HOP 160
-#define C_SOUND 343.0
-#define SINC_HALF 48
-#define PAD (SINC_HALF + 8)
 
 #define assert_near(a, b, eps)                                                                               \
     do {                                                                                                     \
@@ -32,19 +30,6 @@
             fail_msg("%s = %.6g, expected %.6g +- %.3g", #a, a_, b_, e_);                                    \
     } while (0)
 
-static uint64_t rng;
-
-static double urand(void) /* uniform in [-1, 1) */
-{
-    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double) (rng >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
-
-static double gauss(void)
-{
-    double u = (urand() + 1) / 2 + 1e-12, v = (urand() + 1) / 2;
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
 
 static double ang_err(double a, double b)
 {
@@ -75,28 +60,7 @@ static void sim4_cfg(struct fe_doa_cfg *cfg)
 static void add_plane_wave(float *out, long n, unsigned stride, const struct fe_doa_cfg *cfg, const double *s,
                            double az_deg, double gain)
 {
-    double ux = cos(az_deg * M_PI / 180), uy = sin(az_deg * M_PI / 180);
-
-    for (unsigned m = 0; m < cfg->mic_count; m++) {
-        double adv = (cfg->mic_pos_mm[m][0] * ux + cfg->mic_pos_mm[m][1] * uy) * 1e-3 / C_SOUND * FS;
-        double h[2 * SINC_HALF + 2], hs = 0;
-        long i0 = (long) floor(adv);
-        double f = adv - i0;
-        /* y[t] = s[t + adv] = sum_j s[t + i0 + j] h(j - f), j = -H+1 .. H */
-        for (int j = -SINC_HALF + 1; j <= SINC_HALF; j++) {
-            double x = j - f, w = (x + SINC_HALF) / (2.0 * SINC_HALF);
-            double win = 0.42 - 0.5 * cos(2 * M_PI * w) + 0.08 * cos(4 * M_PI * w);
-            double v = fabs(x) < 1e-12 ? 1.0 : sin(M_PI * x) / (M_PI * x);
-            h[j + SINC_HALF] = v * win;
-            hs += v * win;
-        }
-        for (long t = 0; t < n; t++) {
-            double acc = 0;
-            for (int j = -SINC_HALF + 1; j <= SINC_HALF; j++)
-                acc += s[PAD + t + i0 + j] * h[j + SINC_HALF];
-            out[t * stride + m] += (float) (gain * acc / hs);
-        }
-    }
+    fe_test_plane_wave(out, n, stride, cfg->mic_count, (const double (*)[3])cfg->mic_pos_mm, FS, s, az_deg, gain);
 }
 
 static double *white_source(long n)
