@@ -214,7 +214,6 @@ static const struct key_desc hark_keys[] = {
     CK("instructions", KT_STR, instructions, 0, 0, NULL),
     CK("language", KT_STR, language, 0, 0, NULL),
     CK("target_language", KT_STR, target_language, 0, 0, NULL),
-    CK("prebuffer_ms", KT_UINT, prebuffer_ms, 0, 1000, NULL),
     CK("chunk_ms", KT_UINT, chunk_ms, 10, 200, NULL),
     CK("session_max_s", KT_UINT, session_max_s, 1, 3540, NULL),
     CK("captions_file", KT_STR, captions_file, 0, 0, NULL),
@@ -630,7 +629,6 @@ void config_defaults(struct hark_cfg *cfg)
     cfg->status_interval_s = 60;
     cfg->realtime_priority = 0;
     cfg->cloud.mode = CLOUD_OFF;
-    cfg->cloud.prebuffer_ms = 60;
     cfg->cloud.chunk_ms = 40;
     cfg->cloud.session_max_s = 3300;   /* 55 min: the service ends sessions at 60 */
     snprintf(cfg->cloud.model, sizeof(cfg->cloud.model), "gpt-realtime-2");

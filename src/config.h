@@ -79,7 +79,6 @@ struct cloud_cfg {
     char instructions[512];
     char language[16];                     /* captions: input language */
     char target_language[16];              /* translation */
-    unsigned prebuffer_ms;                 /* playout pre-buffer */
     unsigned chunk_ms;                     /* uplink append size */
     unsigned session_max_s;                /* roll the session over when idle after this */
     char captions_file[CONFIG_PATH_MAX];   /* captions mode: append each completed line here */

@@ -259,7 +259,7 @@ static void test_cloud_section(void **state)
     assert_int_equal(config_load(conf, NULL, &cfg, &d), 0);
     assert_int_equal(cfg.cloud.mode, CLOUD_CAPTIONS);
     assert_int_equal(cfg.cloud.chunk_ms, 20);
-    assert_int_equal(cfg.cloud.prebuffer_ms, 60);
+    assert_int_equal(cfg.cloud.session_max_s, 3300);
     assert_string_equal(cfg.cloud.model, "gpt-realtime-2");
 }
 
