@@ -139,7 +139,7 @@ static int audio_start(struct harkd *h)
     plcfg = (struct pipeline_cfg){
         .in = h->cap_ring, .in_notify_fd = h->cap_notify_fd,
         .hop_frames = audio_capture_hop_frames(h->cap), .channels = audio_capture_channels(h->cap),
-        .rate = b->capture.rate, .sw_ref = h->ref_ring, .cloud = h->cloud,
+        .rate = b->capture.rate, .sw_ref = h->ref_ring, .cloud = h->cloud, .board = b,
     };
     if (h->cloud && plcfg.hop_frames != b->capture.period_frames) {
         log_error("capture period is %u frames, not the configured %u: cloud uplink disabled",
@@ -284,6 +284,16 @@ static char *status_json(struct harkd *h)
         cJSON_AddItemToArray(levels, o);
     }
     cJSON_AddNumberToObject(root, "dsp_frames", (double)lv.frames);
+    if (h->pipe) {
+        struct pipeline_doa d;
+        pipeline_doa(h->pipe, &d);
+        if (d.enabled) {
+            cJSON *o = cJSON_AddObjectToObject(root, "doa");
+            cJSON_AddNumberToObject(o, "azimuth_deg", round(d.azimuth_deg * 10) / 10);
+            cJSON_AddNumberToObject(o, "confidence", round(d.confidence * 100) / 100);
+            cJSON_AddBoolToObject(o, "active", d.active);
+        }
+    }
     if (h->cloud) {
         struct cloud_status cs;
         cJSON *o = cJSON_AddObjectToObject(root, "cloud");

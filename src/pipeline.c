@@ -2,12 +2,15 @@
  * pipeline.c - the DSP thread (see pipeline.h).
  */
 #include "pipeline.h"
+#include "fe_beamformer.h"
+#include "fe_doa.h"
 #include "worker.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define SW_REF_CHUNK 256
@@ -18,6 +21,11 @@ struct pipeline {
     float *hop;
     float sw_ref_buf[SW_REF_CHUNK];
     struct level_meter meter;
+    struct fe_doa *doa;
+    struct fe_bf *bf;
+    float *beam;
+    _Atomic uint32_t doa_az_bits, doa_conf_bits;
+    _Atomic bool doa_active;
     _Atomic uint64_t sw_ref_frames;
 };
 
@@ -32,6 +40,22 @@ struct pipeline *pipeline_create(const struct pipeline_cfg *cfg)
     if (worker_init(&p->w) < 0 || !p->hop || level_meter_init(&p->meter, cfg->channels, cfg->rate) < 0) {
         pipeline_destroy(p);
         return NULL;
+    }
+    if (cfg->board && cfg->board->mic_count >= 2) {
+        struct fe_doa_cfg dc;
+        struct fe_bf_cfg bc;
+        fe_doa_cfg_from_board(&dc, cfg->board);
+        fe_bf_cfg_from_board(&bc, cfg->board);
+        /* The front end runs on 10 ms hops: one capture period. */
+        if (dc.hop == cfg->hop_frames && bc.hop == cfg->hop_frames) {
+            p->doa = fe_doa_create(&dc);
+            p->bf = fe_bf_create(&bc);
+            p->beam = calloc(cfg->hop_frames, sizeof(float));
+            if (!p->doa || !p->bf || !p->beam) {
+                pipeline_destroy(p);
+                return NULL;
+            }
+        }
     }
     return p;
 }
@@ -70,9 +94,26 @@ static void *pipeline_thread(void *arg)
         while (ring_read(p->cfg.in, p->hop, hop_bytes) == hop_bytes) {
             if (level_meter_process(&p->meter, p->hop, p->cfg.hop_frames))
                 level_meter_publish(&p->meter);
-            /* Until the front end lands, the uplink is the mean of the mics. */
-            if (p->cfg.cloud)
+            if (p->doa) {
+                struct fe_doa_info info;
+                uint32_t bits;
+
+                fe_doa_process(p->doa, p->hop, p->cfg.channels);
+                fe_doa_get_info(p->doa, &info);
+                fe_bf_set_azimuth(p->bf, info.azimuth_deg);
+                fe_bf_set_noise_update(p->bf, info.target_absent);
+                (void)fe_bf_process(p->bf, p->hop, p->cfg.hop_frames, p->cfg.channels, p->beam);
+                memcpy(&bits, &info.azimuth_deg, sizeof(bits));
+                atomic_store_explicit(&p->doa_az_bits, bits, memory_order_relaxed);
+                memcpy(&bits, &info.confidence, sizeof(bits));
+                atomic_store_explicit(&p->doa_conf_bits, bits, memory_order_relaxed);
+                atomic_store_explicit(&p->doa_active, info.active, memory_order_relaxed);
+                if (p->cfg.cloud)
+                    cloud_client_push_mic(p->cfg.cloud, p->beam, 1, 1);
+            } else if (p->cfg.cloud) {
+                /* No array (one mic): the uplink is the mean of the mics. */
                 cloud_client_push_mic(p->cfg.cloud, p->hop, p->cfg.channels, p->cfg.channels - 1);
+            }
         }
         drain_sw_ref(p);
     }
@@ -100,6 +141,9 @@ void pipeline_destroy(struct pipeline *p)
     if (!p)
         return;
     worker_destroy(&p->w);
+    fe_doa_destroy(p->doa);
+    fe_bf_destroy(p->bf);
+    free(p->beam);
     free(p->hop);
     free(p);
 }
@@ -107,6 +151,17 @@ void pipeline_destroy(struct pipeline *p)
 void pipeline_levels(struct pipeline *p, struct level_snapshot *out)
 {
     level_meter_read(&p->meter, out);
+}
+
+void pipeline_doa(struct pipeline *p, struct pipeline_doa *out)
+{
+    uint32_t az = atomic_load_explicit(&p->doa_az_bits, memory_order_relaxed);
+    uint32_t conf = atomic_load_explicit(&p->doa_conf_bits, memory_order_relaxed);
+
+    out->enabled = p->doa != NULL;
+    memcpy(&out->azimuth_deg, &az, sizeof(az));
+    memcpy(&out->confidence, &conf, sizeof(conf));
+    out->active = atomic_load_explicit(&p->doa_active, memory_order_relaxed);
 }
 
 uint64_t pipeline_sw_ref_frames(struct pipeline *p)

@@ -2,9 +2,10 @@
  * pipeline.h - the DSP thread: consumes captured hops from the capture ring,
  * pairs them with the echo reference and runs the front end over them.
  *
- * Today it meters every channel (mics and reference) and counts frames; the
- * front end (AEC, beamformer, NS/AGC), VAD/wake and the uplink ring plug in
- * here in later stages. It sleeps on the capture thread's eventfd, so it
+ * Per hop it meters every channel (mics and reference), finds the talker's
+ * direction (SRP-PHAT, fe_doa), steers the beamformer at it (adaptive MVDR,
+ * fe_beamformer) and hands the beam to the cloud uplink. AEC, NS/AGC and
+ * VAD/wake plug in here in later stages. It sleeps on the capture thread's eventfd, so it
  * uses no CPU while no audio arrives.
  *
  * Threads: create/start/stop/destroy and pipeline_levels() from the main
@@ -28,6 +29,14 @@ struct pipeline_cfg {
     unsigned rate;
     struct ring *sw_ref;       /* software echo reference (mono float), or NULL */
     struct cloud_client *cloud;/* uplink consumer of the front-end output, or NULL */
+    const struct board_cfg *board; /* mic geometry for direction finding and the beam; NULL = none */
+};
+
+struct pipeline_doa {
+    bool enabled;              /* the board has >= 2 mics and the hop is 10 ms */
+    float azimuth_deg;         /* tracked talker, counter-clockwise from +x */
+    float confidence;          /* 0..1 */
+    bool active;               /* the last hop carried directional sound */
 };
 
 struct pipeline *pipeline_create(const struct pipeline_cfg *cfg);
@@ -37,6 +46,8 @@ void pipeline_destroy(struct pipeline *p);
 
 /* Latest one-second window and run totals (main thread). */
 void pipeline_levels(struct pipeline *p, struct level_snapshot *out);
+/* Direction of the tracked talker (main thread; a snapshot). */
+void pipeline_doa(struct pipeline *p, struct pipeline_doa *out);
 /* Frames of software reference consumed. */
 uint64_t pipeline_sw_ref_frames(struct pipeline *p);
 

@@ -13,6 +13,10 @@ note "status after 1.6 s: $(head -c 300 "$T/status1.json")..."
 [ "$(json "$T/status1.json" 'j["audio"]')" = running ] || fail "audio not running"
 [ "$(json "$T/status1.json" 'len(j["levels"])')" = 5 ] || fail "expected 5 level channels"
 [ "$("$BIN/harkctl" ping)" = pong ] || fail "ping"
+# The scene's talker is at 90 degrees: the DSP thread's SRP-PHAT must say so.
+az=$(json "$T/status1.json" 'j["doa"]["azimuth_deg"]')
+note "direction of the talker: $(json "$T/status1.json" 'j["doa"]')"
+close_to "$az" 90 10 || fail "talker found at $az degrees, scene has 90"
 sleep 1.9
 stop_harkd
 wall=$(echo "$(date +%s.%N) - $t0" | bc)
