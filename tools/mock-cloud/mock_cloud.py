@@ -22,7 +22,6 @@ import math
 import os
 import random
 import signal
-import ssl
 import string
 import sys
 import time
@@ -32,6 +31,8 @@ import wave
 import websockets
 import websockets.server
 from websockets.exceptions import ConnectionClosed
+
+import mock_tls  # tools/mock-cloud/mock_tls.py, beside this script
 
 REDACTED = "<REDACTED>"
 MAX_MESSAGE = 64 * 1024 * 1024          # inbound frame/message limit (bytes)
@@ -1807,12 +1808,8 @@ async def amain(args):
         if not (args.cert and args.key):
             print("mock_cloud: --cert and --key go together", file=sys.stderr)
             return 2
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            ctx.load_cert_chain(args.cert, args.key)
-        except (OSError, ssl.SSLError) as e:
-            print(f"mock_cloud: cannot load {args.cert} / {args.key}: {e}", file=sys.stderr)
+        ctx = mock_tls.server_context(args.cert, args.key, "mock_cloud")
+        if ctx is None:
             return 2
     mock = MockServer(args, script, answer)
 

@@ -30,6 +30,8 @@ import sys
 import threading
 import time
 
+import mock_tls  # tools/mock-cloud/mock_tls.py, beside this script
+
 REDACTED = "<REDACTED>"
 MAX_BODY = 64 * 1024
 TTL_MIN, TTL_MAX = 10, 7200             # OpenAI's expires_after.seconds range
@@ -269,12 +271,8 @@ def main():
     if not credential:
         print("token_server: the device credential is empty", file=sys.stderr)
         return 2
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        ctx.load_cert_chain(args.cert, args.key)
-    except (OSError, ssl.SSLError) as e:
-        print(f"token_server: cannot load {args.cert} / {args.key}: {e}", file=sys.stderr)
+    ctx = mock_tls.server_context(args.cert, args.key, "token_server")
+    if ctx is None:
         return 2
     state = State(args, credential)
     try:
