@@ -345,18 +345,6 @@ out_err:
 
 /* ---- fractional delay ---------------------------------------------------- */
 
-static double hs_bessel_i0(double x)
-{
-    double sum = 1.0, term = 1.0, q = x * x / 4.0;
-    int k;
-
-    for (k = 1; k < 200 && term > 1e-16 * sum; k++) {
-        term *= q / ((double)k * k);
-        sum += term;
-    }
-    return sum;
-}
-
 /*
  * y[n] += gain * x(n - delay) for n in [0, n_y), x given at integer times
  * [0, n_x) and zero elsewhere, delay >= 0 in samples (fractional allowed).
@@ -366,7 +354,7 @@ static void hs_add_delayed(float *y, long n_y, const float *x, long n_x,
                            double delay, double gain)
 {
     double h[2 * HS_SINC_HALF];
-    double i0_beta = hs_bessel_i0(HS_KAISER_BETA), sum = 0.0;
+    double i0_beta = room_sim_bessel_i0(HS_KAISER_BETA), sum = 0.0;
     long d_int = (long)floor(delay), j;
     double frac = delay - (double)d_int;
     int k;
@@ -375,7 +363,7 @@ static void hs_add_delayed(float *y, long n_y, const float *x, long n_x,
     for (k = -HS_SINC_HALF + 1; k <= HS_SINC_HALF; k++) {
         double t = k - frac, u = t / HS_SINC_HALF, w, s;
 
-        w = fabs(u) < 1.0 ? hs_bessel_i0(HS_KAISER_BETA * sqrt(1.0 - u * u)) / i0_beta
+        w = fabs(u) < 1.0 ? room_sim_bessel_i0(HS_KAISER_BETA * sqrt(1.0 - u * u)) / i0_beta
                   : 0.0;
         s = fabs(t) < 1e-12 ? 1.0 : sin(M_PI * t) / (M_PI * t);
         h[k + HS_SINC_HALF - 1] = s * w;

@@ -27,7 +27,7 @@
 
 /* ---- windowed-sinc kernel table ------------------------------------------ */
 
-static double rs_bessel_i0(double x)
+double room_sim_bessel_i0(double x)
 {
     double sum = 1.0, term = 1.0, q = x * x / 4.0;
     int k;
@@ -49,7 +49,7 @@ struct rs_kernel {
 
 static int rs_kernel_init(struct rs_kernel *k, int half)
 {
-    double i0b = rs_bessel_i0(RS_KAISER_BETA);
+    double i0b = room_sim_bessel_i0(RS_KAISER_BETA);
     long i;
 
     k->half = half;
@@ -60,7 +60,7 @@ static int rs_kernel_init(struct rs_kernel *k, int half)
     for (i = 0; i < k->n; i++) {
         double t = (double)i / RS_PHASES, u = t / half, w, s;
 
-        w = u < 1.0 ? rs_bessel_i0(RS_KAISER_BETA * sqrt(1.0 - u * u)) / i0b : 0.0;
+        w = u < 1.0 ? room_sim_bessel_i0(RS_KAISER_BETA * sqrt(1.0 - u * u)) / i0b : 0.0;
         s = t < 1e-12 ? 1.0 : sin(M_PI * t) / (M_PI * t);
         k->tab[i] = s * w;
     }

@@ -69,6 +69,9 @@ struct room_sim_image {
  * max_time_s = 0.5, sinc_half = 32, no jitter, seed 0. */
 void room_sim_opts_default(struct room_sim_opts *o, double fs);
 
+/* Modified Bessel function of the first kind, order 0 (Kaiser windows). */
+double room_sim_bessel_i0(double x);
+
 /* Sabine: alpha = 24 ln(10) V / (c S T60). May exceed 1 (then no uniform
  * absorption reaches that RT60: the room is "anechoic"). c <= 0: 343. */
 double room_sim_sabine_alpha(const double dims[3], double rt60, double c);
