@@ -87,6 +87,11 @@ else
 endif
 
 include mk/sources.mk
+# Per-subsystem fragments: mk/<name>.src.mk may append to CORE_SRCS,
+# DRIVER_SRCS, EXTRA_HOST_TOOLS, EXTRA_LIBS (linked into harkd and the unit
+# tests), FUZZ_TARGETS; mk/<name>.rules.mk holds the
+# link rules of that subsystem's tools (read after the variables below).
+-include $(sort $(wildcard mk/*.src.mk))
 
 # ---- objects -------------------------------------------------------------------
 $(OBJ)/%.o: %.c
@@ -101,7 +106,8 @@ HARKD_OBJS := $(call objs,$(HARKD_SRCS)) $(CORE_OBJS) $(DRIVER_OBJS)
 
 # ---- programs ------------------------------------------------------------------
 PROGRAMS := $(BIN)/harkd $(BIN)/harkctl
-HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene $(BIN)/hark-bench $(BIN)/hark-cloud-probe $(BIN)/hark-fe-doa-eval
+HOST_TOOLS := $(BIN)/hark-wav $(BIN)/hark-scene $(BIN)/hark-bench $(BIN)/hark-cloud-probe $(BIN)/hark-fe-doa-eval \
+  $(addprefix $(BIN)/,$(EXTRA_HOST_TOOLS))
 PACED_PLUGIN := $(LIBDIR)/libasound_module_pcm_paced.so
 ifeq ($(ARCH),host)
   ALL_TARGETS := $(PROGRAMS) $(HOST_TOOLS) $(PACED_PLUGIN)
@@ -115,7 +121,7 @@ link = @mkdir -p $(dir $@); $(if $(Q),echo "  LD      $@";) \
   $(CC) $(CFLAGS) $(LDFLAGS) $(HARK_LDFLAGS) -o $@ $(1)
 
 $(BIN)/harkd: $(HARKD_OBJS)
-	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) $(EXTRA_LIBS) -lm)
 
 $(BIN)/harkctl: $(call objs,src/harkctl.c)
 	$(call link,$^)
@@ -127,13 +133,13 @@ $(BIN)/hark-scene: $(call objs,tools/hark-scene.c tools/room_sim.c drivers/wav_i
 	$(call link,$^ $(SNDFILE_LIBS) $(SPEEXDSP_LIBS) $(INIH_LIBS) -lm)
 
 $(BIN)/hark-cloud-probe: $(call objs,tools/hark-cloud-probe.c drivers/wav_io.c) $(CORE_OBJS)
-	$(call link,$^ $(SNDFILE_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(SNDFILE_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) $(EXTRA_LIBS) -lm)
 
 $(BIN)/hark-fe-doa-eval: $(call objs,tools/hark-fe-doa-eval.c drivers/wav_io.c src/config.c src/log.c src/fe_doa.c src/fe_beamformer.c src/fe_stft.c)
 	$(call link,$^ $(SNDFILE_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(KISSFFT_LIBS) -lm)
 
 $(BIN)/hark-bench: $(call objs,tools/hark-bench.c) $(CORE_OBJS)
-	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) $(EXTRA_LIBS) -lm)
 
 # The paced ALSA test plugin (tests/alsa/): keeps real-time pace for board sim4.
 # -DPIC is required, or alsa-lib's dlopen fails on snd_dlsym_start.
@@ -143,6 +149,8 @@ $(PACED_PLUGIN): tests/alsa/pcm_paced.c
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -DPIC -shared -fPIC \
 	  $(ALSA_CFLAGS) -o $@ $< $(LDFLAGS) $(ALSA_LIBS)
 
+-include $(sort $(wildcard mk/*.rules.mk))
+
 # ---- tests -----------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(TESTBIN)/%,$(UNIT_TEST_SRCS))
 ifneq ($(ARCH),host)
@@ -150,7 +158,7 @@ ifneq ($(ARCH),host)
 endif
 
 $(TESTBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(CORE_OBJS) $(DRIVER_OBJS)
-	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CMOCKA_LIBS) $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) $(EXTRA_LIBS) -lm)
 
 $(TESTBIN)/test_wav_io: $(OBJ)/tests/unit/test_wav_io.o $(call objs,drivers/wav_io.c)
 	$(call link,$^ $(CMOCKA_LIBS) $(SNDFILE_LIBS) -lm)
@@ -161,7 +169,7 @@ $(TESTBIN)/test_room_sim: $(OBJ)/tests/unit/test_room_sim.o $(call objs,tools/ro
 FUZZ_REPLAYS := $(patsubst %,$(TESTBIN)/fuzz_%_replay,$(FUZZ_TARGETS))
 
 $(TESTBIN)/fuzz_%_replay: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/fuzz_replay.o $(CORE_OBJS)
-	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) -lm)
+	$(call link,$^ $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) $(EXTRA_LIBS) -lm)
 
 unit-build: $(UNIT_TESTS) $(PACED_PLUGIN) $(FUZZ_REPLAYS)
 
