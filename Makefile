@@ -124,7 +124,7 @@ $(BIN)/harkd: $(HARKD_OBJS)
 	$(call link,$^ $(ALSA_LIBS) $(CJSON_LIBS) $(INIH_LIBS) $(SPEEXDSP_LIBS) $(KISSFFT_LIBS) $(LWS_LIBS) $(EXTRA_LIBS) -lm)
 
 $(BIN)/harkctl: $(call objs,src/harkctl.c)
-	$(call link,$^)
+	$(call link,$^ $(CJSON_LIBS))
 
 $(BIN)/hark-wav: $(call objs,tools/hark-wav.c drivers/wav_io.c)
 	$(call link,$^ $(SNDFILE_LIBS) -lm)

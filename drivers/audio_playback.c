@@ -4,6 +4,12 @@
  * Loop: prefill two periods of silence, then whenever poll() says a period
  * fits, take one period from the playout ring (or silence), convert it and
  * write it. Underruns are recovered (prepare + prefill) and counted.
+ *
+ * Pre-buffer: the thread is either idle (playing silence) or streaming. When
+ * idle it starts a stream once prebuffer_frames are queued, or once queued
+ * frames have waited prebuffer_frames worth of periods (counted in periods,
+ * so no clock is read). A stream that runs dry goes back to idle, so a
+ * stalled network gives one clean gap and a re-prime instead of stutter.
  */
 #include "audio_playback.h"
 
@@ -25,7 +31,10 @@ struct audio_playback {
     uint8_t *raw;
     struct audio_io_counters ctr;
     _Atomic uint64_t audio_frames;
+    _Atomic uint64_t streams;
     _Atomic bool flush_req;
+    bool streaming;             /* playback thread only */
+    unsigned priming_frames;    /* idle with audio queued: frames waited so far */
 };
 
 struct audio_playback *audio_playback_create(const struct audio_playback_cfg *cfg, char *err, size_t errlen)
@@ -114,12 +123,32 @@ static int recover(struct audio_playback *p, int err)
     return r < 0 ? r : prefill(p);
 }
 
+/* Idle: decides whether the queued audio starts playing this period. */
+static bool stream_starts(struct audio_playback *p, size_t avail_frames)
+{
+    if (avail_frames == 0) {
+        p->priming_frames = 0;
+        return false;
+    }
+    p->priming_frames += p->period;
+    if (avail_frames >= p->cfg.prebuffer_frames || p->priming_frames >= p->cfg.prebuffer_frames) {
+        p->priming_frames = 0;
+        counter_add(&p->streams, 1);
+        return true;
+    }
+    return false;
+}
+
 /* Fills p->buf with the next period of audio or silence. */
 static void next_period(struct audio_playback *p)
 {
     size_t bytes = (size_t)p->period * sizeof(float);
     size_t avail = p->cfg.in ? ring_readable(p->cfg.in) : 0;
 
+    if (!p->streaming && !(p->streaming = stream_starts(p, avail / sizeof(float)))) {
+        memset(p->buf, 0, bytes);
+        return;
+    }
     if (avail >= bytes) {
         ring_read(p->cfg.in, p->buf, bytes);
         counter_add(&p->audio_frames, p->period);
@@ -127,12 +156,13 @@ static void next_period(struct audio_playback *p)
     }
     memset(p->buf, 0, bytes);
     if (avail > 0) {
-        /* A stream is queued but short of a period: play what there is. */
+        /* The stream ends (or stalls) short of a period: play what there is. */
         size_t frames = avail / sizeof(float);
         ring_read(p->cfg.in, p->buf, frames * sizeof(float));
         counter_add(&p->audio_frames, frames);
         counter_add(&p->ctr.ring_drops, p->period - frames);
     }
+    p->streaming = false;       /* re-prime before playing more */
 }
 
 static void *playback_thread(void *arg)
@@ -153,6 +183,8 @@ static void *playback_thread(void *arg)
             /* Barge-in: what is queued must never be heard. */
             if (p->cfg.in)
                 ring_skip(p->cfg.in, ring_readable(p->cfg.in));
+            p->streaming = false;
+            p->priming_frames = 0;
             (void)snd_pcm_drop(p->pcm.pcm);
             r = snd_pcm_prepare(p->pcm.pcm);
             if (r == 0)
@@ -243,4 +275,9 @@ void audio_playback_flush(struct audio_playback *p)
 uint64_t audio_playback_audio_frames(struct audio_playback *p)
 {
     return atomic_load_explicit(&p->audio_frames, memory_order_relaxed);
+}
+
+uint64_t audio_playback_streams(struct audio_playback *p)
+{
+    return atomic_load_explicit(&p->streams, memory_order_relaxed);
 }

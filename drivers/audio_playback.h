@@ -27,6 +27,11 @@ struct audio_playback_cfg {
     struct ring *in;           /* mono float, device rate; may be NULL (silence only) */
     struct ring *ref_out;      /* may be NULL */
     int rt_priority;
+    /* Pre-buffer: after silence, a new stream starts once this many frames
+     * are queued, or once its first frames have waited as long (a stream
+     * shorter than the pre-buffer). It absorbs network jitter: the cloud
+     * streams in bursts. A stream that runs dry mid-way re-primes. 0 = off. */
+    unsigned prebuffer_frames;
 };
 
 struct audio_playback *audio_playback_create(const struct audio_playback_cfg *cfg, char *err, size_t errlen);
@@ -44,5 +49,8 @@ void audio_playback_get_stats(struct audio_playback *p, struct audio_io_stats *o
 void audio_playback_flush(struct audio_playback *p);
 /* Frames of real (non-silence) audio taken from `in`. */
 uint64_t audio_playback_audio_frames(struct audio_playback *p);
+/* Streams started: each start after silence, once primed. A stream that
+ * stalls and resumes counts twice. */
+uint64_t audio_playback_streams(struct audio_playback *p);
 
 #endif

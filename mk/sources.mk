@@ -19,6 +19,7 @@ CORE_SRCS := \
   src/ring.c \
   src/rt_events.c \
   src/rt_session.c \
+  src/tls_pin.c \
   src/worker.c \
   src/ws_client.c
 

@@ -9,6 +9,7 @@
 #include "cloud_client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +29,18 @@
 #define UPLINK_TX_HIGH_WATER (256 * 1024)
 #define RESAMPLE_QUALITY 5
 #define LAT_BINS 64                   /* uplink latency histogram, 2 ms bins */
+#define TR_FLUSH_CHARS 160            /* translation: a caption line at most this long */
+
+/* Transcript history for the control socket: the lws thread appends, the
+ * main thread reads. Neither is a real-time thread, so a mutex is fine. */
+struct transcript_log {
+    pthread_mutex_t mu;
+    uint64_t count;                  /* lines so far; line seq is 1..count */
+    struct {
+        char role[12];
+        char text[CLOUD_TRANSCRIPT_MAX];
+    } line[CLOUD_TRANSCRIPT_HISTORY];
+};
 
 struct hop_stamp {
     uint64_t t_ns;                   /* when the DSP thread queued the hop */
@@ -42,6 +55,9 @@ struct cloud_client {
     struct ws_client *ws;
     /* lws thread */
     FILE *captions;
+    char tr_pending[CLOUD_TRANSCRIPT_MAX];   /* translation output transcript so far */
+    size_t tr_pending_len;
+    struct transcript_log tlog;
     struct rt_session *rt;
     char *msg;
     size_t msg_cap;
@@ -206,6 +222,87 @@ static void play(struct cloud_client *c, const int16_t *pcm, size_t n)
     }
 }
 
+/* Copies at most max-1 bytes of text, cutting on a UTF-8 boundary. */
+static void copy_utf8(char *dst, size_t max, const char *text, size_t len)
+{
+    if (len >= max) {
+        len = max - 1;
+        while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(dst, text, len);
+    dst[len] = '\0';
+}
+
+/* lws thread: one finished transcript line (a caption, the user's words,
+ * the answer's words, a translated sentence). */
+static void transcript_add(struct cloud_client *c, const char *role, const char *text, size_t len)
+{
+    struct transcript_log *t = &c->tlog;
+    unsigned slot;
+
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\n'))
+        len--;
+    while (len > 0 && (*text == ' ' || *text == '\n')) {
+        text++;
+        len--;
+    }
+    if (len == 0)
+        return;
+    pthread_mutex_lock(&t->mu);
+    slot = (unsigned)(t->count % CLOUD_TRANSCRIPT_HISTORY);
+    snprintf(t->line[slot].role, sizeof(t->line[slot].role), "%s", role);
+    copy_utf8(t->line[slot].text, sizeof(t->line[slot].text), text, len);
+    t->count++;
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* Translation sends its output transcript only as deltas: cut it into
+ * lines at sentence ends, or at TR_FLUSH_CHARS on a space. */
+static void translation_delta(struct cloud_client *c, const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (c->tr_pending_len + 1 < sizeof(c->tr_pending))
+            c->tr_pending[c->tr_pending_len++] = ch;
+        if (ch == '.' || ch == '!' || ch == '?' ||
+            (ch == ' ' && c->tr_pending_len >= TR_FLUSH_CHARS) ||
+            c->tr_pending_len + 1 >= sizeof(c->tr_pending)) {
+            transcript_add(c, "translation", c->tr_pending, c->tr_pending_len);
+            c->tr_pending_len = 0;
+        }
+    }
+}
+
+int cloud_client_transcript(struct cloud_client *c, uint64_t seq, char *role, size_t role_len,
+                            char *text, size_t text_len)
+{
+    struct transcript_log *t = &c->tlog;
+    int r = 0;
+
+    pthread_mutex_lock(&t->mu);
+    if (seq < 1 || seq + CLOUD_TRANSCRIPT_HISTORY <= t->count)
+        r = -1;                      /* scrolled out of the history */
+    else if (seq <= t->count) {
+        unsigned slot = (unsigned)((seq - 1) % CLOUD_TRANSCRIPT_HISTORY);
+        snprintf(role, role_len, "%s", t->line[slot].role);
+        snprintf(text, text_len, "%s", t->line[slot].text);
+        r = 1;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return r;
+}
+
+uint64_t cloud_client_transcript_next(struct cloud_client *c)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&c->tlog.mu);
+    n = c->tlog.count + 1;
+    pthread_mutex_unlock(&c->tlog.mu);
+    return n;
+}
+
 static void on_message(void *ctx, struct ws_client *ws, const char *msg, size_t len)
 {
     struct cloud_client *c = ctx;
@@ -231,6 +328,14 @@ static void on_message(void *ctx, struct ws_client *ws, const char *msg, size_t 
             fflush(c->captions);
         }
         atomic_fetch_add(&c->captions_done, 1);
+    }
+    if (ev.text) {
+        if (ev.type == RT_EV_INPUT_TRANSCRIPTION_COMPLETED)
+            transcript_add(c, c->cloud.mode == CLOUD_CAPTIONS ? "caption" : "user", ev.text, ev.text_len);
+        else if (ev.type == RT_EV_AUDIO_TRANSCRIPT_DONE)
+            transcript_add(c, "assistant", ev.text, ev.text_len);
+        else if (ev.type == RT_EV_TR_OUTPUT_TRANSCRIPT_DELTA)
+            translation_delta(c, ev.text, ev.text_len);
     }
     publish(c);
 }
@@ -345,6 +450,7 @@ struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, cha
     c->cfg = *cfg;
     c->cloud = *cfg->cloud;
     c->cfg.cloud = &c->cloud;
+    pthread_mutex_init(&c->tlog.mu, NULL);
     if (load_secret(c, err, errlen) < 0)
         goto out_free;
     if (c->cloud.mode == CLOUD_CAPTIONS && *c->cloud.captions_file) {
@@ -379,6 +485,7 @@ struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, cha
     memset(&wcfg, 0, sizeof(wcfg));
     wcfg.url = c->cloud.url;
     wcfg.ca_file = c->cloud.ca_file;
+    wcfg.spki_pins = c->cloud.spki_pin;
     wcfg.bearer = c->secret.value;
     wcfg.reconnect = true;
     wcfg.ops = &ops;
@@ -398,6 +505,7 @@ void cloud_client_destroy(struct cloud_client *c)
     if (!c)
         return;
     ws_client_stop(c->ws);
+    pthread_mutex_destroy(&c->tlog.mu);
     rt_session_destroy(c->rt);
     if (c->up_rs)
         speex_resampler_destroy(c->up_rs);

@@ -68,6 +68,19 @@ void cloud_client_set_gate(struct cloud_client *c, bool open);
 void cloud_client_end_turn(struct cloud_client *c);          /* commit + response */
 void cloud_client_interrupt(struct cloud_client *c, uint64_t played_frames_at_playback_rate);
 void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st);
+/* Transcript lines for the control socket: captions (captions mode), the
+ * user's and the answer's words (conversation, when the service sends them)
+ * and translated sentences (translation). Lines are numbered from 1; the
+ * last CLOUD_TRANSCRIPT_HISTORY are kept, each cut to CLOUD_TRANSCRIPT_MAX-1
+ * bytes on a UTF-8 boundary. Any thread.
+ * cloud_client_transcript(): 1 and the line copied, 0 if `seq` has not been
+ * written yet, -1 if it has scrolled out. */
+#define CLOUD_TRANSCRIPT_HISTORY 32
+#define CLOUD_TRANSCRIPT_MAX 1024
+int cloud_client_transcript(struct cloud_client *c, uint64_t seq, char *role, size_t role_len,
+                            char *text, size_t text_len);
+uint64_t cloud_client_transcript_next(struct cloud_client *c);   /* seq of the next line */
+
 /* Main thread, periodically: lets the lws thread check session age. */
 void cloud_client_tick(struct cloud_client *c);
 

@@ -179,6 +179,32 @@ static int fn_power_gpio(struct parse_ctx *pc, const char *v, char *err, size_t 
     return none_or_int(v, 1023, &pc->board->led.power_gpio_line, "a GPIO line", err, len);
 }
 
+/* The shape of an SPKI pin list (tls_pin_parse decodes it on the cloud
+ * thread; this keeps --check-config free of TLS code). */
+static bool spki_pin_format_ok(const char *v)
+{
+    int n = 0;
+
+    while (*v) {
+        size_t len;
+        while (*v == ' ')
+            v++;
+        if (!strncmp(v, "sha256//", 8))
+            v += 8;
+        len = strcspn(v, ";, ");
+        if (len != 44 || v[43] != '=' || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43)
+            return false;
+        v += len;
+        while (*v == ' ')
+            v++;
+        if (*v == ';' || *v == ',')
+            v++;
+        if (++n > 4)
+            return false;
+    }
+    return n > 0;
+}
+
 /* ---- key tables ------------------------------------------------------------ */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
@@ -206,6 +232,7 @@ static const struct key_desc hark_keys[] = {
     CK("mode", KT_ENUM, mode, 0, 0, cloud_mode_names),
     CK("url", KT_STR, url, 0, 0, NULL),
     CK("ca_file", KT_STR, ca_file, 0, 0, NULL),
+    CK("spki_pin", KT_STR, spki_pin, 0, 0, NULL),
     CK("api_key_file", KT_STR, api_key_file, 0, 0, NULL),
     CK("token_url", KT_STR, token_url, 0, 0, NULL),
     CK("device_credential_file", KT_STR, device_credential_file, 0, 0, NULL),
@@ -215,6 +242,7 @@ static const struct key_desc hark_keys[] = {
     CK("language", KT_STR, language, 0, 0, NULL),
     CK("target_language", KT_STR, target_language, 0, 0, NULL),
     CK("chunk_ms", KT_UINT, chunk_ms, 10, 200, NULL),
+    CK("prebuffer_ms", KT_UINT, prebuffer_ms, 0, 500, NULL),
     CK("session_max_s", KT_UINT, session_max_s, 1, 3540, NULL),
     CK("captions_file", KT_STR, captions_file, 0, 0, NULL),
 };
@@ -630,6 +658,7 @@ void config_defaults(struct hark_cfg *cfg)
     cfg->realtime_priority = 0;
     cfg->cloud.mode = CLOUD_OFF;
     cfg->cloud.chunk_ms = 40;
+    cfg->cloud.prebuffer_ms = 60;      /* playout jitter buffer; 40-80 ms is the sane range */
     cfg->cloud.session_max_s = 3300;   /* 55 min: the service ends sessions at 60 */
     snprintf(cfg->cloud.model, sizeof(cfg->cloud.model), "gpt-realtime-2");
     board_defaults(&cfg->board);
@@ -688,6 +717,9 @@ int config_load(const char *path, const char *board_override, struct hark_cfg *c
                      seen(&pc, "cloud", "token_url"));
         if (c->mode == CLOUD_TRANSLATION)
             require(&pc, "cloud", "target_language", "(mode = translation)");
+        if (*c->spki_pin && !spki_pin_format_ok(c->spki_pin))
+            diag_add(diag, "%s:%u: [cloud] spki_pin: expected sha256//BASE64 (44 characters), up to 4 "
+                     "separated by ';'", path, seen(&pc, "cloud", "spki_pin"));
     }
     if (*cfg->board_path) {
         r = config_load_board(cfg->board_path, &cfg->board, diag);

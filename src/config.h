@@ -71,6 +71,7 @@ struct cloud_cfg {
     enum cloud_mode mode;
     char url[512];                         /* wss://... */
     char ca_file[CONFIG_PATH_MAX];
+    char spki_pin[256];                    /* optional "sha256//B64[;...]" on top of CA checks */
     char api_key_file[CONFIG_PATH_MAX];    /* development fallback */
     char token_url[512];                   /* production: mint client secrets */
     char device_credential_file[CONFIG_PATH_MAX];
@@ -80,6 +81,7 @@ struct cloud_cfg {
     char language[16];                     /* captions: input language */
     char target_language[16];              /* translation */
     unsigned chunk_ms;                     /* uplink append size */
+    unsigned prebuffer_ms;                 /* answer audio queued before playback starts */
     unsigned session_max_s;                /* roll the session over when idle after this */
     char captions_file[CONFIG_PATH_MAX];   /* captions mode: append each completed line here */
 };

@@ -125,6 +125,7 @@ static int audio_start(struct harkd *h)
     struct audio_playback_cfg pcfg = {
         .pcm = &b->playback, .in = h->play_ring, .ref_out = h->ref_ring,
         .rt_priority = h->cfg.realtime_priority,
+        .prebuffer_frames = (unsigned)((uint64_t)h->cfg.cloud.prebuffer_ms * b->playback.rate / 1000),
     };
     struct pipeline_cfg plcfg;
     char err[256];
@@ -329,6 +330,58 @@ static char *status_json(struct harkd *h)
     return out;
 }
 
+/* "transcript [SINCE]": transcript lines from seq SINCE (default: the oldest
+ * kept) as JSON {"next":N,"lost":K,"lines":[{"seq","role","text"}...]}; as
+ * many lines as fit one reply, `next` says where to go on. */
+static char *transcript_json(struct harkd *h, const char *arg, size_t max)
+{
+    uint64_t next = cloud_client_transcript_next(h->cloud), since = 0, lost = 0;
+    cJSON *root = cJSON_CreateObject(), *lines = cJSON_AddArrayToObject(root, "lines");
+    char role[16], *text = malloc(CLOUD_TRANSCRIPT_MAX), *js = NULL;
+    uint64_t seq;
+
+    if (!root || !lines || !text)
+        goto out;
+    if (arg && *arg) {
+        char *end;
+        errno = 0;
+        since = strtoull(arg, &end, 10);
+        if (errno || *end)
+            goto out;
+    }
+    if (since == 0 || since + CLOUD_TRANSCRIPT_HISTORY < next)
+        seq = next > CLOUD_TRANSCRIPT_HISTORY ? next - CLOUD_TRANSCRIPT_HISTORY : 1;
+    else
+        seq = since;
+    if (since && seq > since)
+        lost = seq - since;
+    for (; seq < next; seq++) {
+        if (cloud_client_transcript(h->cloud, seq, role, sizeof(role), text, CLOUD_TRANSCRIPT_MAX) != 1) {
+            lost++;
+            continue;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "seq", (double)seq);
+        cJSON_AddStringToObject(o, "role", role);
+        cJSON_AddStringToObject(o, "text", text);
+        cJSON_AddItemToArray(lines, o);
+        char *probe = cJSON_PrintUnformatted(root);
+        size_t plen = probe ? strlen(probe) : max;
+        cJSON_free(probe);
+        if (plen + 64 > max) {           /* room for "next"/"lost" and the newline */
+            cJSON_DeleteItemFromArray(lines, cJSON_GetArraySize(lines) - 1);
+            break;
+        }
+    }
+    cJSON_AddNumberToObject(root, "next", (double)seq);
+    cJSON_AddNumberToObject(root, "lost", (double)lost);
+    js = cJSON_PrintUnformatted(root);
+out:
+    free(text);
+    cJSON_Delete(root);
+    return js;
+}
+
 static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
 {
     struct harkd *h = ctx;
@@ -364,9 +417,13 @@ static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
     else if (strcmp(line, "status") == 0 && (js = status_json(h))) {
         n = snprintf(out, outlen, "%s\n", js);
         cJSON_free(js);
+    } else if (h->cloud && (!strcmp(line, "transcript") || !strncmp(line, "transcript ", 11))) {
+        js = transcript_json(h, line[10] ? line + 11 : NULL, outlen);
+        n = js ? snprintf(out, outlen, "%s\n", js) : snprintf(out, outlen, "{\"error\":\"usage: transcript [SINCE]\"}\n");
+        cJSON_free(js);
     } else
         n = snprintf(out, outlen, "{\"error\":\"unknown command\",\"commands\":[\"ping\",\"status\",\"version\"%s]}\n",
-                     h->cloud ? ",\"wake\",\"sleep\",\"end-turn\",\"interrupt\"" : "");
+                     h->cloud ? ",\"wake\",\"sleep\",\"end-turn\",\"interrupt\",\"transcript\"" : "");
     return n < 0 ? 0 : (size_t)n >= outlen ? outlen - 1 : (size_t)n;
 }
 

@@ -22,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "ring.h"
+#include "tls_pin.h"
 
 #define WS_PROTOCOL_NAME "hark-rt"
 #define WS_RX_CHUNK 65536
@@ -58,6 +59,9 @@ struct ws_client {
     /* close bookkeeping for on_close */
     int peer_code;
     char peer_text[124];
+    uint8_t pins[TLS_PIN_MAX][32];
+    int npins;
+    bool pin_failed;            /* ws thread: the last attempt failed the pin */
 };
 
 const char *ws_close_reason_name(enum ws_close_reason r)
@@ -66,6 +70,7 @@ const char *ws_close_reason_name(enum ws_close_reason r)
         "closed", "closed by peer", "connect failed", "TLS: certificate not trusted",
         "TLS: certificate does not match the host name", "TLS: certificate expired or not yet valid",
         "TLS failure", "timeout", "message too big", "connection lost",
+        "TLS: server public key matches no spki_pin",
     };
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
@@ -93,6 +98,22 @@ static void report_close(struct ws_client *c, enum ws_close_reason r, int code, 
 {
     if (c->cfg.ops->on_close)
         c->cfg.ops->on_close(c->cfg.ctx, c, r, code, text ? text : "");
+}
+
+static bool pin_matches(struct ws_client *c, struct lws *wsi)
+{
+    char big[1600];
+    union lws_tls_cert_info_results *buf = (union lws_tls_cert_info_results *)big;
+    uint8_t h[32];
+
+    if (lws_tls_peer_cert_info(wsi, LWS_TLS_CERT_INFO_OPAQUE_PUBLIC_KEY, buf,
+                               sizeof(big) - sizeof(*buf) + sizeof(buf->ns.name)) != 0 ||
+        buf->ns.len <= 0 || tls_pin_spki_sha256(buf->ns.name, (size_t)buf->ns.len, h) != 0)
+        return false;
+    for (int i = 0; i < c->npins; i++)
+        if (memcmp(h, c->pins[i], sizeof(h)) == 0)
+            return true;
+    return false;
 }
 
 static int append_rx(struct ws_client *c, const void *in, size_t len)
@@ -150,6 +171,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     (void)user;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        /* TLS is up and verified; nothing has been sent yet. The pin is
+         * checked here so that a mismatch never sees the token. */
+        if (c->npins && !pin_matches(c, wsi)) {
+            c->pin_failed = true;
+            return -1;
+        }
         if (c->bearer) {
             unsigned char **p = in, *end = *p + len;
             char hdr[4200];
@@ -218,7 +245,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         snprintf(text, sizeof(text), "%s", in ? (const char *)in : "connection failed");
         c->wsi = NULL;
         c->established = false;
-        report_close(c, classify_error(text), 0, text);
+        if (c->pin_failed) {
+            c->pin_failed = false;
+            report_close(c, WS_CLOSE_TLS_PIN, 0, "the server's public key matches no configured spki_pin");
+        } else {
+            report_close(c, classify_error(text), 0, text);
+        }
         if (c->want_reconnect && !atomic_load(&c->stop))
             schedule_connect(c, true);
         break;
@@ -351,6 +383,13 @@ struct ws_client *ws_client_start(const struct ws_client_cfg *cfg, char *err, si
     c = calloc(1, sizeof(*c));
     if (!c) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (cfg->spki_pins && *cfg->spki_pins &&
+        (c->npins = tls_pin_parse(cfg->spki_pins, c->pins, TLS_PIN_MAX)) < 0) {
+        snprintf(err, errlen, "cloud: spki_pin: expected up to %d entries sha256//BASE64 (44 characters "
+                 "each), separated by ';'", TLS_PIN_MAX);
+        free(c);
         return NULL;
     }
     c->cfg = *cfg;

@@ -39,6 +39,7 @@ enum ws_close_reason {
     WS_CLOSE_TIMEOUT,         /* connect/handshake timeout or keepalive lost */
     WS_CLOSE_TOO_BIG,         /* a message exceeded max_message */
     WS_CLOSE_LOST,            /* the connection dropped without a close frame */
+    WS_CLOSE_TLS_PIN,         /* verified, but the public key matches no configured pin */
 };
 
 struct ws_client_ops {
@@ -55,6 +56,7 @@ struct ws_client_ops {
 struct ws_client_cfg {
     const char *url;               /* wss://host[:port]/path?query */
     const char *ca_file;           /* PEM CA bundle; required */
+    const char *spki_pins;         /* optional "sha256//B64[;...]": the server key must match one */
     const char *bearer;            /* Authorization: Bearer <token>; NULL for none */
     unsigned connect_timeout_s;    /* TCP + TLS + upgrade; default 10 */
     unsigned ping_interval_s;      /* idle time before a ping; default 10 (0 = off) */

@@ -417,7 +417,8 @@ static void usage(FILE *f)
             "         --token-url https://... --device-cred F) --mode conversation|translation|captions\n"
             "         --in IN.wav [--out OUT.wav] [--transcript FILE] [--instructions TEXT]\n"
             "         [--voice V] [--language L] [--target-language L] [--chunk-ms MS]\n"
-            "         [--format pcm|pcmu|pcma] [--realtime] [--timeout S]\n");
+            "         [--format pcm|pcmu|pcma] [--realtime] [--timeout S]\n"
+            "         [--spki-pin sha256//BASE64[;...]]  (on top of the CA check)\n");
 }
 
 int main(int argc, char **argv)
@@ -431,12 +432,12 @@ int main(int argc, char **argv)
         { "voice", required_argument, NULL, 'v' }, { "language", required_argument, NULL, 'l' },
         { "target-language", required_argument, NULL, 'L' }, { "chunk-ms", required_argument, NULL, 'k' },
         { "realtime", no_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'x' },
-        { "format", required_argument, NULL, 'f' },
+        { "format", required_argument, NULL, 'f' }, { "spki-pin", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     static struct probe p;
     const char *url = NULL, *ca = NULL, *token_file = NULL, *token_url = NULL, *cred_file = NULL;
-    const char *in = NULL, *out = NULL, *mode = NULL, *tfile = NULL, *format = "pcm";
+    const char *in = NULL, *out = NULL, *mode = NULL, *tfile = NULL, *format = "pcm", *pin = NULL;
     struct cloud_secret secret;
     struct ws_client_cfg cfg;
     struct timespec t0, now;
@@ -465,6 +466,7 @@ int main(int argc, char **argv)
         case 'r': p.realtime = true; break;
         case 'x': timeout = atof(optarg); break;
         case 'f': format = optarg; break;
+        case 'P': pin = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -549,6 +551,7 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = url;
     cfg.ca_file = ca;
+    cfg.spki_pins = pin;
     cfg.bearer = secret.value;
     cfg.ops = &ops;
     cfg.ctx = &p;

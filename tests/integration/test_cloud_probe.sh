@@ -35,6 +35,8 @@ start_mock expired expired
 start_mock untrusted untrusted
 start_mock hostile server "$T/hostile.json"
 start_mock drop server "$T/drop.json"
+start_mock pinned server
+start_mock pinbad server
 PM=$(wait_port main)
 url="wss://localhost:$PM/v1/realtime?model=gpt-realtime-2"
 probe() { "$PROBE" --ca "$T/ca/ca.pem" --token-file "$T/token" --in "$T/q.wav" --timeout 15 "$@"; }
@@ -105,6 +107,16 @@ check_refused() {   # NAME EXPECTED-TEXT [probe args...]
 check_refused wrong "does not match the host name"
 check_refused expired "expired"
 check_refused untrusted "not trusted"
+# SPKI pin on top of the CA check: the server's own key passes, any other
+# key is refused before the upgrade request (and its token) is sent.
+pin() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64; }
+good_pin=$(pin "$T/ca/server.pem"); other_pin=$(pin "$T/ca/wronghost.pem")
+PP=$(wait_port pinned)
+probe --url "wss://localhost:$PP/v1/realtime?model=gpt-realtime-2" --mode conversation \
+    --spki-pin "sha256//$other_pin;sha256//$good_pin" --out "$T/pin.wav" > "$T/pin.txt" 2>&1 ||
+    { cat "$T/pin.txt"; fail "the matching pin (second of two) was refused"; }
+check_refused pinbad "matches no configured spki_pin" --spki-pin "sha256//$other_pin"
+[ -s "$T/pinbad.jsonl" ] && fail "pinbad: the server logged events: $(head -c 300 "$T/pinbad.jsonl")"
 "$PROBE" --url "$url" --ca "$T/ca/ca.pem" --token-file "$T/badtoken" --in "$T/q.wav" --mode conversation --timeout 10 > "$T/auth.res" 2>&1 &&
     fail "wrong token accepted"
 grep -q "unauthorized" "$T/auth.res" || { cat "$T/auth.res"; fail "auth failure not reported"; }

@@ -77,10 +77,22 @@ write_conf "[cloud]" "mode = captions" "url = wss://localhost:$(cat "$T/cap.port
 start_harkd
 sleep 1.2
 for turn in 1 2; do "$BIN/harkctl" wake >/dev/null; sleep 0.6; "$BIN/harkctl" end-turn >/dev/null; sleep 0.6; done
+"$BIN/harkctl" transcript > "$T/tr_all.json" || fail "harkctl transcript failed"
+"$BIN/harkctl" transcript 2 > "$T/tr_2.json" || fail "harkctl transcript 2 failed"
+"$BIN/harkctl" transcript 3 > "$T/tr_3.json" || fail "harkctl transcript 3 failed"
+timeout 1 "$BIN/harkctl" transcript -f > "$T/tr_follow.txt" || true
 stop_harkd
 note "captions: $(tr '\n' '|' < "$T/captions.txt")"
 [ "$(cat "$T/captions.txt")" = "$(printf 'hey nova what time is it\nturn two')" ] || fail "captions file wrong"
 grep -q "caption: turn two" "$T/harkd.log" || fail "caption not logged"
+# ... and over the control socket
+note "transcript: $(cat "$T/tr_all.json")"
+[ "$(json "$T/tr_all.json" '[(l["seq"], l["role"], l["text"]) for l in j["lines"]]')" = \
+  "[(1, 'caption', 'hey nova what time is it'), (2, 'caption', 'turn two')]" ] || fail "transcript over the control socket wrong"
+[ "$(json "$T/tr_all.json" 'j["next"]')" = 3 ] || fail "transcript next wrong"
+[ "$(json "$T/tr_2.json" '[l["text"] for l in j["lines"]]')" = "['turn two']" ] || fail "transcript 2 should give line 2 only"
+[ "$(json "$T/tr_3.json" '(len(j["lines"]), j["next"], j["lost"])')" = "(0, 3, 0)" ] || fail "transcript 3 should be empty"
+[ "$(cat "$T/tr_follow.txt")" = "$(printf 'caption: hey nova what time is it\ncaption: turn two')" ] || fail "harkctl transcript -f printed: $(cat "$T/tr_follow.txt")"
 $PY - "$T/cap.jsonl" <<'PY' || fail "captions session events wrong"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]

@@ -208,6 +208,66 @@ static void test_playback_roundtrip(void **state)
     ring_destroy(ref);
 }
 
+/* Pre-buffer: a stream of `frames` queued at once with a pre-buffer of
+ * `prebuffer` frames starts after `expect_wait` periods of silence (after the
+ * two-period prefill), then plays exactly, then silence. */
+static void prebuffer_case(unsigned frames, unsigned prebuffer, unsigned expect_wait)
+{
+    static struct board_cfg b;
+    struct ring *in = ring_create(1 << 20);
+    struct audio_playback_cfg cfg = { .pcm = &b.playback, .in = in, .prebuffer_frames = prebuffer };
+    struct audio_playback *p;
+    static float pcm[HOPS * PERIOD];
+    static int16_t out[(HOPS + 20) * PERIOD * 2];
+    unsigned start = (2 + expect_wait) * PERIOD;
+    char err[256] = "";
+    FILE *f;
+
+    assert_true(frames <= HOPS * PERIOD);
+    make_board(&b, SAMPLE_S16_LE, 4);
+    for (unsigned i = 0; i < frames; i++)
+        pcm[i] = (float)pattern(i, 1) / 32768.0f;
+    assert_int_equal(ring_write(in, pcm, frames * sizeof(float)), frames * sizeof(float));
+    p = audio_playback_create(&cfg, err, sizeof(err));
+    if (!p)
+        fail_msg("audio_playback_create: %s", err);
+    assert_int_equal(audio_playback_start(p), 0);
+    for (int i = 0; i < 200 && ring_readable(in) > 0; i++)
+        usleep(10000);
+    usleep(30000);
+    audio_playback_stop(p);
+    assert_int_equal(audio_playback_audio_frames(p), frames);
+    assert_int_equal(audio_playback_streams(p), 1);
+    audio_playback_destroy(p);
+
+    f = fopen(play_file, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(out, sizeof(int16_t) * 2, start + frames + PERIOD, f), start + frames + PERIOD);
+    fclose(f);
+    for (unsigned i = 0; i < start; i++)
+        if (out[2 * i] != 0)
+            fail_msg("frame %u: %d before the stream should start at %u", i, out[2 * i], start);
+    for (unsigned i = 0; i < frames; i++)
+        assert_int_equal(out[2 * (start + i)], pattern(i, 1));
+    for (unsigned i = start + frames; i < start + frames + PERIOD; i++)
+        assert_int_equal(out[2 * i], 0);
+    ring_destroy(in);
+}
+
+static void test_prebuffer_short_stream_waits_its_length(void **state)
+{
+    (void)state;
+    /* 30 ms queued, 60 ms pre-buffer: it waits 60 ms (6 periods) in all, the
+     * sixth period playing: 5 periods of silence, then the stream. */
+    prebuffer_case(3 * PERIOD, 6 * PERIOD, 5);
+}
+
+static void test_prebuffer_full_stream_starts_at_once(void **state)
+{
+    (void)state;
+    prebuffer_case(20 * PERIOD, 6 * PERIOD, 0);
+}
+
 static void test_missing_device_is_a_clear_error(void **state)
 {
     (void)state;
@@ -230,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_capture_s16_with_loopback),
         cmocka_unit_test(test_capture_s32_software_ref),
         cmocka_unit_test(test_playback_roundtrip),
+        cmocka_unit_test(test_prebuffer_short_stream_waits_its_length),
+        cmocka_unit_test(test_prebuffer_full_stream_starts_at_once),
         cmocka_unit_test(test_missing_device_is_a_clear_error),
     };
     return cmocka_run_group_tests_name("alsa_roundtrip", tests, setup, teardown);

@@ -252,15 +252,21 @@ static void test_cloud_section(void **state)
                  "hark.conf:4: [cloud] mode: expected one of off, conversation, translation, captions; got 'chat'");
     expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = captions\nurl = wss://x/\nca_file = /c\ntoken_url = http://b/\ndevice_credential_file = /d\n",
                  NULL, "hark.conf:7: [cloud] token_url: must start with https://");
+    expect_error("[harkd]\nboard = board.conf\n[cloud]\nmode = conversation\nurl = wss://x/\nca_file = /c\napi_key_file = /k\nspki_pin = sha256//abc=\n",
+                 NULL, "hark.conf:8: [cloud] spki_pin: expected sha256//BASE64 (44 characters), up to 4 separated by ';'");
     write_file("board.conf", BOARD_OK);
     conf = write_file("hark.conf", "[harkd]\nboard = board.conf\n[cloud]\nmode = captions\nurl = wss://h/v1/realtime?intent=transcription\n"
-                                   "ca_file = /c\ntoken_url = https://b/t\ndevice_credential_file = /d\nchunk_ms = 20\n");
+                                   "ca_file = /c\ntoken_url = https://b/t\ndevice_credential_file = /d\nchunk_ms = 20\n"
+                                   "spki_pin = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; "
+                                   "sha256//BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\n");
     memset(&d, 0, sizeof(d));
     assert_int_equal(config_load(conf, NULL, &cfg, &d), 0);
     assert_int_equal(cfg.cloud.mode, CLOUD_CAPTIONS);
     assert_int_equal(cfg.cloud.chunk_ms, 20);
     assert_int_equal(cfg.cloud.session_max_s, 3300);
+    assert_int_equal(cfg.cloud.prebuffer_ms, 60);
     assert_string_equal(cfg.cloud.model, "gpt-realtime-2");
+    assert_non_null(strstr(cfg.cloud.spki_pin, "BBBA="));
 }
 
 static void test_linear_geometry(void **state)
