@@ -20,6 +20,7 @@
 #include <speex/speex_resampler.h>
 
 #include "cloud_auth.h"
+#include "g711.h"
 #include "log.h"
 #include "rt_events.h"
 #include "rt_session.h"
@@ -64,7 +65,9 @@ struct cloud_client {
     char *scratch;
     size_t scratch_len;
     int16_t *chunk;
+    uint8_t *chunk_g711;             /* G.711 uplink: the encoded chunk */
     size_t chunk_samples;
+    unsigned up_rate;                /* uplink rate: 24000 (PCM16) or 8000 (G.711) */
     SpeexResamplerState *down_rs;
     float *down_in, *down_out;
     size_t down_cap;
@@ -157,6 +160,11 @@ static void publish(struct cloud_client *c)
     atomic_store(&c->errors, st.errors);
 }
 
+static enum rt_audio_format rt_format(enum cloud_format f)
+{
+    return f == CLOUD_FMT_PCMU ? RT_AUDIO_PCMU : f == CLOUD_FMT_PCMA ? RT_AUDIO_PCMA : RT_AUDIO_PCM24K;
+}
+
 static int build_config(struct cloud_client *c, char *buf, size_t cap)
 {
     const struct cloud_cfg *k = &c->cloud;
@@ -166,6 +174,7 @@ static int build_config(struct cloud_client *c, char *buf, size_t cap)
         struct rt_transcription_cfg t;
         rt_transcription_cfg_defaults(&t);
         t.language = *k->language ? k->language : NULL;
+        t.input_format = rt_format(k->input_format);
         return rt_build_transcription_session_update(buf, cap, &t, NULL);
     }
     case CLOUD_TRANSLATION: {
@@ -178,7 +187,15 @@ static int build_config(struct cloud_client *c, char *buf, size_t cap)
         t.model = k->model;
         t.voice = *k->voice ? k->voice : NULL;
         t.instructions = *k->instructions ? k->instructions : NULL;
-        t.turn_detection = RT_TD_NONE;   /* turn ends come from the device */
+        t.input_format = rt_format(k->input_format);
+        /* local (default): turn ends come from the device's VAD or button. */
+        t.turn_detection = k->turn_detection == CLOUD_TURNS_SERVER_VAD ? RT_TD_SERVER_VAD
+                         : k->turn_detection == CLOUD_TURNS_SEMANTIC_VAD ? RT_TD_SEMANTIC_VAD : RT_TD_NONE;
+        t.reasoning = (enum rt_reasoning_effort)k->reasoning_effort;   /* same order */
+        if (c->cfg.n_tools) {
+            t.tools = c->cfg.tools;
+            t.n_tools = c->cfg.n_tools;
+        }
         return rt_build_session_update(buf, cap, &t, NULL);
     }
     }
@@ -191,6 +208,8 @@ static void on_open(void *ctx, struct ws_client *ws)
         .send = send_cb, .send_ctx = c,
         .rollover_after_ms = (uint64_t)c->cloud.session_max_s * 1000,
         .rollover_hard_ms = (uint64_t)c->cloud.session_max_s * 1000 + 4 * 60 * 1000,
+        .input_rate_hz = c->up_rate,
+        .tool = c->cfg.tool, .tool_ctx = c->cfg.tool_ctx,
     };
     char buf[8192];
     int n;
@@ -376,7 +395,13 @@ static void send_uplink(struct cloud_client *c, bool flush)
         if (take == 0)
             break;
         ring_read(c->uplink, c->chunk, take);
-        len = rt_build_audio_append(c->msg, c->msg_cap, c->chunk, take / 2, type, NULL);
+        if (c->chunk_g711) {
+            g711_encode(c->cloud.input_format == CLOUD_FMT_PCMA ? G711_ALAW : G711_ULAW, c->chunk_g711,
+                        c->chunk, take / 2);
+            len = rt_build_audio_append_bytes(c->msg, c->msg_cap, c->chunk_g711, take / 2, type, NULL);
+        } else {
+            len = rt_build_audio_append(c->msg, c->msg_cap, c->chunk, take / 2, type, NULL);
+        }
         if (len < 0 || ws_client_send_text(c->ws, c->msg, (size_t)len) < 0)
             break;
         rt_session_audio_sent(c->rt, take / 2);
@@ -460,25 +485,28 @@ struct cloud_client *cloud_client_create(const struct cloud_client_cfg *cfg, cha
             goto out_free;
         }
     }
-    c->chunk_samples = (size_t)RT_RATE_HZ * c->cloud.chunk_ms / 1000;
+    c->up_rate = c->cloud.input_format == CLOUD_FMT_PCM ? RT_RATE_HZ : 8000;
+    c->chunk_samples = (size_t)c->up_rate * c->cloud.chunk_ms / 1000;
     if (c->cloud.mode == CLOUD_TRANSLATION)
         c->chunk_samples = RT_RATE_HZ / 5;   /* the translation engine works in 200 ms frames */
     c->msg_cap = rt_audio_append_cap(c->chunk_samples * 2, NULL);
     c->msg = malloc(c->msg_cap);
     c->chunk = malloc(c->chunk_samples * sizeof(int16_t));
-    c->uplink = ring_create((size_t)RT_RATE_HZ * UPLINK_RING_MS / 1000 * sizeof(int16_t));
+    c->uplink = ring_create((size_t)c->up_rate * UPLINK_RING_MS / 1000 * sizeof(int16_t));
+    if (c->up_rate != RT_RATE_HZ)
+        c->chunk_g711 = malloc(c->chunk_samples);
     c->stamps = ring_create(sizeof(struct hop_stamp) * (UPLINK_RING_MS / 5 + 16));
-    c->up_max = (size_t)cfg->hop_frames * RT_RATE_HZ / cfg->mic_rate + 16;
+    c->up_max = (size_t)cfg->hop_frames * c->up_rate / cfg->mic_rate + 16;
     c->up_mono = calloc(cfg->hop_frames, sizeof(float));
     c->up_24k = calloc(c->up_max, sizeof(float));
     c->up_pcm = calloc(c->up_max, sizeof(int16_t));
     c->down_cap = 4800;
     c->down_in = calloc(c->down_cap, sizeof(float));
     c->down_out = calloc(c->down_cap * 8, sizeof(float));
-    c->up_rs = speex_resampler_init(1, cfg->mic_rate, RT_RATE_HZ, RESAMPLE_QUALITY, &e);
+    c->up_rs = speex_resampler_init(1, cfg->mic_rate, c->up_rate, RESAMPLE_QUALITY, &e);
     c->down_rs = speex_resampler_init(1, RT_RATE_HZ, cfg->playback_rate, RESAMPLE_QUALITY, &e);
-    if (!c->msg || !c->chunk || !c->uplink || !c->stamps || !c->up_mono || !c->up_24k || !c->up_pcm || !c->down_in ||
-        !c->down_out || !c->up_rs || !c->down_rs) {
+    if (!c->msg || !c->chunk || (c->up_rate != RT_RATE_HZ && !c->chunk_g711) || !c->uplink || !c->stamps ||
+        !c->up_mono || !c->up_24k || !c->up_pcm || !c->down_in || !c->down_out || !c->up_rs || !c->down_rs) {
         snprintf(err, errlen, "cloud: out of memory");
         goto out_free;
     }
@@ -517,6 +545,7 @@ void cloud_client_destroy(struct cloud_client *c)
         fclose(c->captions);
     free(c->msg);
     free(c->chunk);
+    free(c->chunk_g711);
     free(c->scratch);
     free(c->up_mono);
     free(c->up_24k);
@@ -603,6 +632,6 @@ void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st)
     st->truncates = atomic_load(&c->truncates);
     st->tool_calls = atomic_load(&c->tool_calls);
     st->errors = atomic_load(&c->errors);
-    st->uplink_dropped_ms = atomic_load(&c->dropped_frames) * 1000 / RT_RATE_HZ;
+    st->uplink_dropped_ms = atomic_load(&c->dropped_frames) * 1000 / c->up_rate;
     st->playout_dropped_ms = atomic_load(&c->playout_dropped) * 1000 / c->cfg.playback_rate;
 }

@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "ring.h"
+#include "rt_events.h"
 
 struct cloud_client;
 
@@ -36,6 +37,12 @@ struct cloud_client_cfg {
     unsigned hop_frames;
     unsigned playback_rate;
     struct ring *playout;       /* mono float at playback_rate; this client produces */
+    /* Local tools offered to the model (conversation mode; may be empty).
+     * `tool` runs on the lws thread, see rt_session_cfg. */
+    const struct rt_tool *tools;
+    size_t n_tools;
+    int (*tool)(void *ctx, const char *name, const char *args_json, char *out, size_t outlen);
+    void *tool_ctx;
 };
 
 struct cloud_status {

@@ -218,6 +218,9 @@ static const char *const led_names[] = { "none", "sysfs", "apa102", NULL };
     { "harkd", name, type, offsetof(struct hark_cfg, field), sizeof(((struct hark_cfg *)0)->field), mn, mx, nm, NULL }
 
 static const char *const cloud_mode_names[] = { "off", "conversation", "translation", "captions", NULL };
+static const char *const cloud_format_names[] = { "pcm", "pcmu", "pcma", NULL };
+static const char *const cloud_turns_names[] = { "local", "server_vad", "semantic_vad", NULL };
+static const char *const cloud_effort_names[] = { "default", "minimal", "low", "medium", "high", "xhigh", NULL };
 
 #define CK(name, type, field, mn, mx, nm) \
     { "cloud", name, type, offsetof(struct hark_cfg, cloud.field), sizeof(((struct hark_cfg *)0)->cloud.field), mn, mx, nm, NULL }
@@ -243,6 +246,9 @@ static const struct key_desc hark_keys[] = {
     CK("target_language", KT_STR, target_language, 0, 0, NULL),
     CK("chunk_ms", KT_UINT, chunk_ms, 10, 200, NULL),
     CK("prebuffer_ms", KT_UINT, prebuffer_ms, 0, 500, NULL),
+    CK("input_format", KT_ENUM, input_format, 0, 0, cloud_format_names),
+    CK("turn_detection", KT_ENUM, turn_detection, 0, 0, cloud_turns_names),
+    CK("reasoning_effort", KT_ENUM, reasoning_effort, 0, 0, cloud_effort_names),
     CK("session_max_s", KT_UINT, session_max_s, 1, 3540, NULL),
     CK("captions_file", KT_STR, captions_file, 0, 0, NULL),
 };
@@ -717,6 +723,12 @@ int config_load(const char *path, const char *board_override, struct hark_cfg *c
                      seen(&pc, "cloud", "token_url"));
         if (c->mode == CLOUD_TRANSLATION)
             require(&pc, "cloud", "target_language", "(mode = translation)");
+        if (c->mode == CLOUD_TRANSLATION && c->input_format != CLOUD_FMT_PCM)
+            diag_add(diag, "%s:%u: [cloud] input_format: translation takes pcm only", path,
+                     seen(&pc, "cloud", "input_format"));
+        if (c->mode == CLOUD_CAPTIONS && c->turn_detection != CLOUD_TURNS_LOCAL)
+            diag_add(diag, "%s:%u: [cloud] turn_detection: captions (gpt-realtime-whisper) needs local turns", path,
+                     seen(&pc, "cloud", "turn_detection"));
         if (*c->spki_pin && !spki_pin_format_ok(c->spki_pin))
             diag_add(diag, "%s:%u: [cloud] spki_pin: expected sha256//BASE64 (44 characters), up to 4 "
                      "separated by ';'", path, seen(&pc, "cloud", "spki_pin"));

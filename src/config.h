@@ -66,6 +66,10 @@ struct board_cfg {
 };
 
 enum cloud_mode { CLOUD_OFF = 0, CLOUD_CONVERSATION, CLOUD_TRANSLATION, CLOUD_CAPTIONS };
+enum cloud_format { CLOUD_FMT_PCM = 0, CLOUD_FMT_PCMU, CLOUD_FMT_PCMA };        /* uplink audio */
+enum cloud_turns { CLOUD_TURNS_LOCAL = 0, CLOUD_TURNS_SERVER_VAD, CLOUD_TURNS_SEMANTIC_VAD };
+enum cloud_effort { CLOUD_EFFORT_DEFAULT = 0, CLOUD_EFFORT_MINIMAL, CLOUD_EFFORT_LOW, CLOUD_EFFORT_MEDIUM,
+                    CLOUD_EFFORT_HIGH, CLOUD_EFFORT_XHIGH };
 
 struct cloud_cfg {
     enum cloud_mode mode;
@@ -81,6 +85,9 @@ struct cloud_cfg {
     char language[16];                     /* captions: input language */
     char target_language[16];              /* translation */
     unsigned chunk_ms;                     /* uplink append size */
+    enum cloud_format input_format;        /* pcm (24 kHz PCM16) or G.711 for narrow links */
+    enum cloud_turns turn_detection;       /* who ends the user's turn */
+    enum cloud_effort reasoning_effort;    /* gpt-realtime-2 reasoning effort */
     unsigned prebuffer_ms;                 /* answer audio queued before playback starts */
     unsigned session_max_s;                /* roll the session over when idle after this */
     char captions_file[CONFIG_PATH_MAX];   /* captions mode: append each completed line here */
