@@ -2,6 +2,7 @@
 
 # Portable core (src/): no hardware access.
 CORE_SRCS := \
+  src/appliance.c \
   src/b64.c \
   src/cloud_auth.c \
   src/cloud_client.c \
