@@ -213,10 +213,14 @@ static const char *const format_names[] = { "S16_LE", "S32_LE", NULL };
 static const char *const geometry_names[] = { "circular", "linear", "custom", NULL };
 static const char *const button_names[] = { "none", "evdev", "gpio", NULL };
 static const char *const led_names[] = { "none", "sysfs", "apa102", NULL };
+static const char *const button_mode_names[] = { "tap", "push", NULL };
+static const char *const button_action_names[] = { "none", "mute", "cancel", NULL };
+static const char *const led_idle_names[] = { "off", "dim", NULL };
 
 #define HK(name, type, field, mn, mx, nm) \
     { "harkd", name, type, offsetof(struct hark_cfg, field), sizeof(((struct hark_cfg *)0)->field), mn, mx, nm, NULL }
 
+static const char *const aec_mode_names[] = { "permic", "post", NULL }; /* enum frontend_aec_mode */
 static const char *const cloud_mode_names[] = { "off", "conversation", "translation", "captions", NULL };
 static const char *const cloud_format_names[] = { "pcm", "pcmu", "pcma", NULL };
 static const char *const cloud_turns_names[] = { "local", "server_vad", "semantic_vad", NULL };
@@ -224,6 +228,13 @@ static const char *const cloud_effort_names[] = { "default", "minimal", "low", "
 
 #define CK(name, type, field, mn, mx, nm) \
     { "cloud", name, type, offsetof(struct hark_cfg, cloud.field), sizeof(((struct hark_cfg *)0)->cloud.field), mn, mx, nm, NULL }
+
+#define VK(name, type, field, mn, mx) \
+    { "vad", name, type, offsetof(struct hark_cfg, vad.field), sizeof(((struct hark_cfg *)0)->vad.field), mn, mx, NULL, NULL }
+#define WK(name, type, field, mn, mx) \
+    { "wake", name, type, offsetof(struct hark_cfg, wake.field), sizeof(((struct hark_cfg *)0)->wake.field), mn, mx, NULL, NULL }
+#define FK(name, type, field, mn, mx) \
+    { "frontend", name, type, offsetof(struct hark_cfg, frontend.field), sizeof(((struct hark_cfg *)0)->frontend.field), mn, mx, NULL, NULL }
 
 static const struct key_desc hark_keys[] = {
     HK("board", KT_STR, board_path, 0, 0, NULL),
@@ -251,6 +262,30 @@ static const struct key_desc hark_keys[] = {
     CK("reasoning_effort", KT_ENUM, reasoning_effort, 0, 0, cloud_effort_names),
     CK("session_max_s", KT_UINT, session_max_s, 1, 3540, NULL),
     CK("captions_file", KT_STR, captions_file, 0, 0, NULL),
+    VK("model", KT_STR, model, 0, 0),
+    VK("threshold", KT_DOUBLE, threshold, 0, 1),
+    VK("onset_ms", KT_UINT, onset_ms, 0, 1000),
+    VK("hangover_ms", KT_UINT, hangover_ms, 0, 5000),
+    VK("turn_end_ms", KT_UINT, turn_end_ms, 100, 10000),
+    WK("model", KT_STR, model, 0, 0),
+    WK("threshold", KT_DOUBLE, threshold, 0, 0.999),
+    WK("smooth_frames", KT_UINT, smooth_frames, 0, 64),
+    WK("refractory_ms", KT_UINT, refractory_ms, 0, 60000),
+    WK("preroll_ms", KT_UINT, preroll_ms, 100, 10000),
+    WK("playback_threshold", KT_DOUBLE, playback_threshold, 0, 1),
+    WK("playback_hold_ms", KT_UINT, playback_hold_ms, 0, 10000),
+    WK("playback_block_dbfs", KT_DOUBLE, playback_block_dbfs, -200, 0),
+    FK("ns", KT_BOOL, ns, 0, 0),
+    FK("ns_db", KT_INT, ns_db, -60, 0),
+    FK("agc", KT_BOOL, agc, 0, 0),
+    FK("agc_target_dbfs", KT_DOUBLE, agc_target_dbfs, -40, -3),
+    FK("agc_max_gain_db", KT_DOUBLE, agc_max_gain_db, 0, 60),
+    FK("aec", KT_BOOL, aec, 0, 0),
+    { "frontend", "aec_mode", KT_ENUM, offsetof(struct hark_cfg, frontend.aec_mode),
+      sizeof(((struct hark_cfg *)0)->frontend.aec_mode), 0, 0, aec_mode_names, NULL },
+    FK("aec_tail_ms", KT_UINT, aec_tail_ms, 50, 500),
+    FK("aec_delay_ms", KT_INT, aec_delay_ms, -200, 200),
+    FK("beam", KT_BOOL, beam, 0, 0),
 };
 
 #define BK(sec, name, type, field, mn, mx, nm) \
@@ -283,11 +318,21 @@ static const struct key_desc board_keys[] = {
     BK("button", "gpio_line", KT_UINT, button.gpio_line, 0, 1023, NULL),
     BK("button", "active_low", KT_BOOL, button.active_low, 0, 0, NULL),
     BK("button", "debounce_ms", KT_UINT, button.debounce_ms, 0, 1000, NULL),
+    BK("button", "grab", KT_BOOL, button.grab, 0, 0, NULL),
+    BK("button", "mode", KT_ENUM, button.mode, 0, 0, button_mode_names),
+    BK("button", "long_press_ms", KT_UINT, button.long_press_ms, 200, 10000, NULL),
+    BK("button", "double_press_ms", KT_UINT, button.double_press_ms, 100, 2000, NULL),
+    BK("button", "long_press", KT_ENUM, button.long_press, 0, 0, button_action_names),
+    BK("button", "double_press", KT_ENUM, button.double_press, 0, 0, button_action_names),
     BK("led", "type", KT_ENUM, led.type, 0, 0, led_names),
     BK("led", "count", KT_UINT, led.count, 1, 255, NULL),
     BK("led", "spi_device", KT_STR, led.spi_device, 0, 0, NULL),
     BF("led", "power_gpio_line", fn_power_gpio),
     BK("led", "sysfs_name", KT_STR, led.sysfs_name, 0, 0, NULL),
+    BK("led", "brightness", KT_UINT, led.brightness, 1, 100, NULL),
+    BK("led", "idle", KT_ENUM, led.idle, 0, 0, led_idle_names),
+    BK("led", "ring_start_deg", KT_DOUBLE, led.ring_start_deg, -360, 360, NULL),
+    BK("led", "ring_clockwise", KT_BOOL, led.ring_clockwise, 0, 0, NULL),
 };
 
 #define NKEYS(t) (unsigned)(sizeof(t) / sizeof((t)[0]))
@@ -354,12 +399,12 @@ static int set_value(struct parse_ctx *pc, const struct key_desc *k, const char 
         *(double *)dst = d;
         return 0;
     case KT_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
             *(bool *)dst = true;
-        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
             *(bool *)dst = false;
         else {
-            snprintf(err, len, "expected true or false, got '%s'", v);
+            snprintf(err, len, "expected true/false (or on/off), got '%s'", v);
             return -EINVAL;
         }
         return 0;
@@ -525,6 +570,13 @@ static void board_defaults(struct board_cfg *b)
     b->led.power_gpio_line = -1;
     b->button.active_low = true;
     b->button.debounce_ms = 20;
+    b->button.mode = BUTTON_MODE_TAP;
+    b->button.long_press_ms = 800;
+    b->button.double_press_ms = 350;
+    b->button.long_press = BUTTON_ACTION_MUTE;
+    b->button.double_press = BUTTON_ACTION_NONE;
+    b->led.brightness = 50;
+    b->led.idle = LED_IDLE_OFF;
     for (int i = 0; i < HARK_MAX_MICS; i++)
         b->channel_map[i] = -1;
 }
@@ -622,6 +674,17 @@ static void validate_board(struct parse_ctx *pc, struct board_cfg *b)
         require(pc, "button", "gpio_line", "(type = gpio)");
         break;
     }
+    if (b->button.long_press_ms <= b->button.debounce_ms)
+        diag_add(pc->diag, "%s:%u: [button] long_press_ms: %u must be longer than debounce_ms (%u)",
+                 pc->file, seen(pc, "button", "long_press_ms") ? seen(pc, "button", "long_press_ms")
+                                                                : seen(pc, "button", "debounce_ms"),
+                 b->button.long_press_ms,
+                 b->button.debounce_ms);
+    if (b->button.double_press != BUTTON_ACTION_NONE && b->button.double_press_ms <= b->button.debounce_ms)
+        diag_add(pc->diag, "%s:%u: [button] double_press_ms: %u must be longer than debounce_ms (%u)",
+                 pc->file, seen(pc, "button", "double_press_ms") ? seen(pc, "button", "double_press_ms")
+                                                                  : seen(pc, "button", "debounce_ms"),
+                 b->button.double_press_ms, b->button.debounce_ms);
     switch (b->led.type) {
     case LED_NONE:
         break;
@@ -667,6 +730,24 @@ void config_defaults(struct hark_cfg *cfg)
     cfg->cloud.prebuffer_ms = 60;      /* playout jitter buffer; 40-80 ms is the sane range */
     cfg->cloud.session_max_s = 3300;   /* 55 min: the service ends sessions at 60 */
     snprintf(cfg->cloud.model, sizeof(cfg->cloud.model), "gpt-realtime-2");
+    cfg->vad.threshold = 0;            /* the model's own operating point */
+    cfg->vad.onset_ms = 30;
+    cfg->vad.hangover_ms = 200;
+    cfg->vad.turn_end_ms = 700;
+    cfg->wake.preroll_ms = 1000;       /* src/wake.h: wake_cfg_defaults() */
+    cfg->wake.playback_threshold = 0.97;
+    cfg->wake.playback_hold_ms = 300;
+    cfg->wake.playback_block_dbfs = -30;
+    cfg->frontend.ns = true;           /* src/fe_ns_agc.h: fe_ns_agc_cfg_default() */
+    cfg->frontend.ns_db = -15;
+    cfg->frontend.agc = true;
+    cfg->frontend.agc_target_dbfs = -20;
+    cfg->frontend.agc_max_gain_db = 30;
+    cfg->frontend.aec = true;          /* src/frontend.h: frontend_cfg_from_conf() */
+    cfg->frontend.aec_mode = FRONTEND_AEC_PERMIC;
+    cfg->frontend.aec_tail_ms = 200;
+    cfg->frontend.aec_delay_ms = 0;
+    cfg->frontend.beam = true;
     board_defaults(&cfg->board);
 }
 

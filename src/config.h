@@ -25,7 +25,10 @@
 enum sample_format { SAMPLE_S16_LE = 0, SAMPLE_S32_LE };
 enum mic_geometry { GEOM_CIRCULAR = 0, GEOM_LINEAR, GEOM_CUSTOM };
 enum button_type { BUTTON_NONE = 0, BUTTON_EVDEV, BUTTON_GPIO };
+enum button_mode { BUTTON_MODE_TAP = 0, BUTTON_MODE_PUSH };   /* tap-to-talk, push-to-talk */
+enum button_action { BUTTON_ACTION_NONE = 0, BUTTON_ACTION_MUTE, BUTTON_ACTION_CANCEL };
 enum led_type { LED_NONE = 0, LED_SYSFS, LED_APA102 };
+enum led_idle { LED_IDLE_OFF = 0, LED_IDLE_DIM };
 
 struct pcm_cfg {
     char device[128];
@@ -55,6 +58,12 @@ struct board_cfg {
         unsigned gpio_line;
         bool active_low;
         unsigned debounce_ms;
+        bool grab;                         /* evdev: EVIOCGRAB, no other reader sees the key */
+        enum button_mode mode;
+        unsigned long_press_ms;            /* held this long = long press */
+        unsigned double_press_ms;          /* second press within this of the release */
+        enum button_action long_press;     /* what a long press does */
+        enum button_action double_press;   /* what a double press does */
     } button;
     struct {
         enum led_type type;
@@ -62,6 +71,10 @@ struct board_cfg {
         char spi_device[CONFIG_PATH_MAX];
         int power_gpio_line;               /* -1 = none */
         char sysfs_name[64];
+        unsigned brightness;               /* percent of full scale, 1..100 */
+        enum led_idle idle;                /* idle pattern: off or dim */
+        double ring_start_deg;             /* apa102 ring: board-frame angle of LED 0 */
+        bool ring_clockwise;               /* apa102 ring: LED index grows clockwise */
     } led;
 };
 
@@ -93,6 +106,48 @@ struct cloud_cfg {
     char captions_file[CONFIG_PATH_MAX];   /* captions mode: append each completed line here */
 };
 
+/* [vad] in hark.conf: the on-device voice activity detector (src/vad.h). */
+struct vad_conf {
+    char model[CONFIG_PATH_MAX];           /* .hkm file; "" = no VAD */
+    double threshold;                      /* speech if prob >= this; 0 = the model's own hint */
+    unsigned onset_ms;                     /* speech this long before is_speech rises */
+    unsigned hangover_ms;                  /* non-speech this long before it falls */
+    unsigned turn_end_ms;                  /* non-speech after speech that ends a turn */
+};
+
+/* [wake] in hark.conf: the on-device wake-word detector (src/wake.h). Zero
+ * threshold / smooth_frames / refractory_ms = the model's own values. */
+struct wake_conf {
+    char model[CONFIG_PATH_MAX];           /* .hkm file; "" = no wake word (button only) */
+    double threshold;                      /* detection threshold on the smoothed posterior */
+    unsigned smooth_frames;                /* moving average, 10 ms frames */
+    unsigned refractory_ms;                /* no second detection this soon */
+    unsigned preroll_ms;                   /* audio before the detection sent to the cloud */
+    double playback_threshold;             /* self-wake guard: threshold while playing */
+    unsigned playback_hold_ms;             /* guard kept this long after playback stops */
+    double playback_block_dbfs;            /* residual echo at/above: no detection while playing */
+};
+
+/* [frontend] in hark.conf: the audio front end's stages (docs/frontend.md).
+ * Noise suppression and AGC: src/fe_ns_agc.h. */
+struct frontend_conf {
+    bool ns;                               /* noise suppression on */
+    int ns_db;                             /* largest noise attenuation, dB (negative) */
+    bool agc;                              /* automatic gain control on */
+    double agc_target_dbfs;                /* speech level the AGC aims for */
+    double agc_max_gain_db;                /* most gain the AGC applies */
+    /* echo canceller (src/fe_aec.h) and the chain (src/frontend.h) */
+    bool aec;                              /* cancel the playback echo */
+    int aec_mode;                          /* enum frontend_aec_mode */
+    unsigned aec_tail_ms;                  /* adaptive filter length */
+    int aec_delay_ms;                      /* reference lag assumed until one is measured */
+    bool beam;                             /* beamformer on (off: mean of the mics) */
+};
+
+/* Where the echo canceller sits: on every mic before the beamformer, or
+ * once on the beam (docs/frontend.md says why permic is the default). */
+enum frontend_aec_mode { FRONTEND_AEC_PERMIC = 0, FRONTEND_AEC_POST };
+
 struct hark_cfg {
     char path[CONFIG_PATH_MAX];            /* hark.conf as given */
     char board_path[CONFIG_PATH_MAX];      /* resolved against hark.conf's folder */
@@ -102,6 +157,9 @@ struct hark_cfg {
     unsigned status_interval_s;
     int realtime_priority;
     struct cloud_cfg cloud;
+    struct vad_conf vad;
+    struct wake_conf wake;
+    struct frontend_conf frontend;
     struct board_cfg board;
 };
 
