@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alsa_pcm.h"
@@ -32,7 +33,9 @@ struct audio_playback {
     struct audio_io_counters ctr;
     _Atomic uint64_t audio_frames;
     _Atomic uint64_t streams;
+    _Atomic uint64_t flush_done_ns, stream_start_ns;   /* CLOCK_MONOTONIC */
     _Atomic bool flush_req;
+    _Atomic float gain;
     bool streaming;             /* playback thread only */
     unsigned priming_frames;    /* idle with audio queued: frames waited so far */
 };
@@ -46,6 +49,7 @@ struct audio_playback *audio_playback_create(const struct audio_playback_cfg *cf
         return NULL;
     }
     p->cfg = *cfg;
+    atomic_init(&p->gain, 1.0f);
     if (worker_init(&p->w) < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         goto out_free;
@@ -123,6 +127,14 @@ static int recover(struct audio_playback *p, int err)
     return r < 0 ? r : prefill(p);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /* Idle: decides whether the queued audio starts playing this period. */
 static bool stream_starts(struct audio_playback *p, size_t avail_frames)
 {
@@ -133,10 +145,20 @@ static bool stream_starts(struct audio_playback *p, size_t avail_frames)
     p->priming_frames += p->period;
     if (avail_frames >= p->cfg.prebuffer_frames || p->priming_frames >= p->cfg.prebuffer_frames) {
         p->priming_frames = 0;
+        atomic_store_explicit(&p->stream_start_ns, mono_ns(), memory_order_relaxed);
         counter_add(&p->streams, 1);
         return true;
     }
     return false;
+}
+
+static void apply_gain(struct audio_playback *p)
+{
+    float g = atomic_load_explicit(&p->gain, memory_order_relaxed);
+
+    if (g != 1.0f)
+        for (unsigned i = 0; i < p->period; i++)
+            p->buf[i] *= g;
 }
 
 /* Fills p->buf with the next period of audio or silence. */
@@ -152,6 +174,7 @@ static void next_period(struct audio_playback *p)
     if (avail >= bytes) {
         ring_read(p->cfg.in, p->buf, bytes);
         counter_add(&p->audio_frames, p->period);
+        apply_gain(p);
         return;
     }
     memset(p->buf, 0, bytes);
@@ -161,6 +184,7 @@ static void next_period(struct audio_playback *p)
         ring_read(p->cfg.in, p->buf, frames * sizeof(float));
         counter_add(&p->audio_frames, frames);
         counter_add(&p->ctr.ring_drops, p->period - frames);
+        apply_gain(p);
     }
     p->streaming = false;       /* re-prime before playing more */
 }
@@ -186,6 +210,7 @@ static void *playback_thread(void *arg)
             p->streaming = false;
             p->priming_frames = 0;
             (void)snd_pcm_drop(p->pcm.pcm);
+            atomic_store_explicit(&p->flush_done_ns, mono_ns(), memory_order_release);
             r = snd_pcm_prepare(p->pcm.pcm);
             if (r == 0)
                 r = prefill(p);
@@ -202,6 +227,8 @@ static void *playback_thread(void *arg)
         }
         if (r > 0) {
             next_period(p);
+            if (p->cfg.earcons)
+                (void)earcon_player_mix(p->cfg.earcons, p->buf, p->period);
             counter_add(&p->ctr.clipped, pcm_from_float_mono(p->buf, p->period, p->raw,
                                                              p->pcm.cfg.format, p->pcm.cfg.channels));
             r = write_period(p);
@@ -275,6 +302,21 @@ void audio_playback_flush(struct audio_playback *p)
 uint64_t audio_playback_audio_frames(struct audio_playback *p)
 {
     return atomic_load_explicit(&p->audio_frames, memory_order_relaxed);
+}
+
+void audio_playback_set_gain(struct audio_playback *p, float gain)
+{
+    atomic_store_explicit(&p->gain, gain < 0 ? 0 : gain > 1 ? 1 : gain, memory_order_relaxed);
+}
+
+uint64_t audio_playback_last_flush_ns(struct audio_playback *p)
+{
+    return atomic_load_explicit(&p->flush_done_ns, memory_order_acquire);
+}
+
+uint64_t audio_playback_last_stream_start_ns(struct audio_playback *p)
+{
+    return atomic_load_explicit(&p->stream_start_ns, memory_order_relaxed);
 }
 
 uint64_t audio_playback_streams(struct audio_playback *p)

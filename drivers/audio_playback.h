@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "audio_io_stats.h"
+#include "earcon.h"
 #include "config.h"
 #include "ring.h"
 
@@ -32,6 +33,9 @@ struct audio_playback_cfg {
      * shorter than the pre-buffer). It absorbs network jitter: the cloud
      * streams in bursts. A stream that runs dry mid-way re-primes. 0 = off. */
     unsigned prebuffer_frames;
+    /* Earcons and notices mixed over whatever plays (may be NULL). They go
+     * to the device and to ref_out like any playback, so the AEC sees them. */
+    struct earcon_player *earcons;
 };
 
 struct audio_playback *audio_playback_create(const struct audio_playback_cfg *cfg, char *err, size_t errlen);
@@ -47,8 +51,15 @@ void audio_playback_get_stats(struct audio_playback *p, struct audio_io_stats *o
 /* Main thread: drop everything queued, in the playout ring and in the ALSA
  * buffer, within one period (barge-in). The playback thread does the work. */
 void audio_playback_flush(struct audio_playback *p);
+/* Main thread: gain of the stream from `in` (the volume), 0..1. */
+void audio_playback_set_gain(struct audio_playback *p, float gain);
 /* Frames of real (non-silence) audio taken from `in`. */
 uint64_t audio_playback_audio_frames(struct audio_playback *p);
+/* CLOCK_MONOTONIC ns of the last completed flush (the ALSA buffer dropped:
+ * silence from here) and of the last stream start (its first period
+ * written); 0 = never. */
+uint64_t audio_playback_last_flush_ns(struct audio_playback *p);
+uint64_t audio_playback_last_stream_start_ns(struct audio_playback *p);
 /* Streams started: each start after silence, once primed. A stream that
  * stalls and resumes counts twice. */
 uint64_t audio_playback_streams(struct audio_playback *p);

@@ -15,6 +15,7 @@ CORE_SRCS := \
   src/g711.c \
   src/level_meter.c \
   src/log.c \
+  src/metrics.c \
   src/pcm_convert.c \
   src/pipeline.c \
   src/ring.c \

@@ -99,7 +99,10 @@ static void end_turn(struct appliance *a, uint64_t now, const char *why)
     if (a->ops.end_turn)
         a->ops.end_turn(a->ops.ctx);
     earcon(a, "end_of_turn");
-    set_state(a, APP_THINKING, after(now, a->cfg.answer_timeout_ms), why);
+    if (a->cfg.expect_answer)
+        set_state(a, APP_THINKING, after(now, a->cfg.answer_timeout_ms), why);
+    else
+        set_state(a, APP_IDLE, NO_DEADLINE, why);
 }
 
 static void drop_turn(struct appliance *a, const char *why)

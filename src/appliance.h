@@ -67,6 +67,8 @@ struct app_cfg {
     unsigned answer_timeout_ms;    /* thinking with no answer audio: error notice, idle */
     unsigned followup_ms;          /* after an answer: speech continues the conversation */
     bool cloud_required;           /* no cloud: wake gives the offline notice */
+    bool expect_answer;            /* conversation: a turn is answered (captions and
+                                    * translation: the end of a turn goes back to idle) */
 };
 
 /* Effects. Every pointer may be NULL. */

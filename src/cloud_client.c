@@ -83,7 +83,8 @@ struct cloud_client {
     uint32_t lat_hist[LAT_BINS];     /* lws thread */
     /* requests and status (atomics) */
     _Atomic bool gate;
-    _Atomic bool req_end_turn, req_interrupt;
+    _Atomic bool req_end_turn, req_interrupt, req_clear;
+    _Atomic uint64_t gate_open_ns, first_sent_ns;    /* CLOCK_MONOTONIC; see cloud_status */
     _Atomic uint64_t req_played;
     _Atomic bool connected;
     _Atomic uint64_t connects, disconnects, dropped_frames, playout_dropped, rollovers, remint_failures;
@@ -405,6 +406,8 @@ static void send_uplink(struct cloud_client *c, bool flush)
         if (len < 0 || ws_client_send_text(c->ws, c->msg, (size_t)len) < 0)
             break;
         rt_session_audio_sent(c->rt, take / 2);
+        if (atomic_load(&c->first_sent_ns) < atomic_load(&c->gate_open_ns))
+            atomic_store(&c->first_sent_ns, now_ns());
         c->sent_samples += take / 2;
         account_latency(c);
     }
@@ -427,6 +430,18 @@ static void on_wake(void *ctx, struct ws_client *ws)
     if (atomic_exchange(&c->req_interrupt, false)) {
         uint64_t played = atomic_load(&c->req_played);
         (void)rt_session_interrupt(c->rt, played * 24000 / c->cfg.playback_rate);
+    }
+    if (atomic_exchange(&c->req_clear, false)) {
+        /* The turn was dropped (no speech, harkctl sleep): nothing more of
+         * it goes out, and the service forgets what it already has. */
+        struct hop_stamp st;
+        size_t n = ring_readable(c->uplink);
+        ring_skip(c->uplink, n);
+        c->sent_samples += n / sizeof(int16_t);   /* keeps the latency stamps aligned */
+        while (ring_peek(c->stamps, &st, sizeof(st)) == sizeof(st) && st.end_sample <= c->sent_samples)
+            ring_skip(c->stamps, sizeof(st));
+        if (c->cloud.mode != CLOUD_TRANSLATION)
+            (void)rt_session_clear_input(c->rt);
     }
     send_uplink(c, false);
     if (atomic_exchange(&c->req_end_turn, false)) {
@@ -591,7 +606,15 @@ void cloud_client_tick(struct cloud_client *c)
 
 void cloud_client_set_gate(struct cloud_client *c, bool open)
 {
+    if (open && !atomic_load_explicit(&c->gate, memory_order_relaxed))
+        atomic_store(&c->gate_open_ns, now_ns());
     atomic_store_explicit(&c->gate, open, memory_order_release);
+    ws_client_wake(c->ws);
+}
+
+void cloud_client_clear_turn(struct cloud_client *c)
+{
+    atomic_store(&c->req_clear, true);
     ws_client_wake(c->ws);
 }
 
@@ -615,6 +638,8 @@ void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st)
     st->session_state = rt_session_state_name((enum rt_session_state)atomic_load(&c->sess_state));
     st->response_phase = rt_response_phase_name((enum rt_response_phase)atomic_load(&c->phase));
     st->connects = atomic_load(&c->connects);
+    st->gate_open_ns = atomic_load(&c->gate_open_ns);
+    st->first_sent_ns = atomic_load(&c->first_sent_ns);
     st->rollovers = atomic_load(&c->rollovers);
     st->captions = atomic_load(&c->captions_done);
     st->uplink_hops = atomic_load(&c->lat_count);

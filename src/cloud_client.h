@@ -60,6 +60,9 @@ struct cloud_status {
     uint32_t responses, cancels, truncates, tool_calls, errors;
     uint64_t uplink_dropped_ms; /* gate open but the uplink queue was full */
     uint64_t playout_dropped_ms;/* answer audio that did not fit the playout ring */
+    /* CLOCK_MONOTONIC ns: the gate's last opening, and the first append
+     * queued on the socket after it (< gate_open_ns: none yet). */
+    uint64_t gate_open_ns, first_sent_ns;
 };
 
 /* Reads the credentials and starts connecting. NULL with err set. */
@@ -73,6 +76,7 @@ void cloud_client_push_mic(struct cloud_client *c, const float *hop, unsigned st
 /* Main thread requests (picked up by the lws thread). */
 void cloud_client_set_gate(struct cloud_client *c, bool open);
 void cloud_client_end_turn(struct cloud_client *c);          /* commit + response */
+void cloud_client_clear_turn(struct cloud_client *c);        /* drop the turn: input_audio_buffer.clear */
 void cloud_client_interrupt(struct cloud_client *c, uint64_t played_frames_at_playback_rate);
 void cloud_client_get_status(struct cloud_client *c, struct cloud_status *st);
 /* Transcript lines for the control socket: captions (captions mode), the

@@ -242,6 +242,9 @@ static const struct key_desc hark_keys[] = {
     HK("log_target", KT_ENUM, log_target, 0, 0, target_names),
     HK("ctrl_socket", KT_STR, ctrl_socket, 0, 0, NULL),
     HK("status_interval_s", KT_UINT, status_interval_s, 0, 86400, NULL),
+    HK("sounds_dir", KT_STR, sounds_dir, 0, 0, NULL),
+    HK("volume", KT_UINT, volume, 0, 100, NULL),
+    HK("disclosure", KT_BOOL, disclosure, 0, 0, NULL),
     HK("realtime_priority", KT_INT, realtime_priority, 0, 99, NULL),
     CK("mode", KT_ENUM, mode, 0, 0, cloud_mode_names),
     CK("url", KT_STR, url, 0, 0, NULL),
@@ -724,6 +727,8 @@ void config_defaults(struct hark_cfg *cfg)
     cfg->log_target = LOG_TO_STDERR;
     snprintf(cfg->ctrl_socket, sizeof(cfg->ctrl_socket), "/run/hark/ctrl.sock");
     cfg->status_interval_s = 60;
+    snprintf(cfg->sounds_dir, sizeof(cfg->sounds_dir), "/usr/share/hark/sounds");
+    cfg->volume = 80;
     cfg->realtime_priority = 0;
     cfg->cloud.mode = CLOUD_OFF;
     cfg->cloud.chunk_ms = 40;

@@ -154,6 +154,9 @@ struct hark_cfg {
     enum log_level log_level;
     enum log_target log_target;
     char ctrl_socket[108];                 /* sun_path size; "" = no control socket */
+    char sounds_dir[CONFIG_PATH_MAX];      /* earcons and notices (<name>.opus) */
+    unsigned volume;                       /* answer volume at start, percent */
+    bool disclosure;                       /* AI-disclosure notice at a conversation's start */
     unsigned status_interval_s;
     int realtime_priority;
     struct cloud_cfg cloud;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -27,13 +28,20 @@
 #include <alsa/asoundlib.h>
 #include <cjson/cJSON.h>
 
+#include "app_state.h"
+#include "appliance.h"
 #include "audio_capture.h"
 #include "audio_playback.h"
+#include "button.h"
 #include "cloud_client.h"
 #include "config.h"
 #include "ctrl.h"
+#include "earcon.h"
 #include "eloop.h"
+#include "led.h"
+#include "local_tools.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "ring.h"
 
@@ -43,6 +51,8 @@
 
 #define AUDIO_RETRY_MS 2000
 #define PLAYOUT_RING_MS 30000
+#define APP_TICK_MS 10                /* state machine poll: answer start/end, cloud state */
+#define CLOUD_DOWN_GRACE_MS 1500      /* a reconnect shorter than this is not "offline" when idle */
 
 struct harkd {
     struct hark_cfg cfg;
@@ -62,7 +72,45 @@ struct harkd {
     uint64_t base_cap_frames, base_play_frames, base_cap_xruns, base_play_xruns;
     struct timespec t_start;
     struct eloop_timer *retry_timer;
+    /* The appliance (main thread). */
+    struct appliance *app;
+    bool cloud_up;
+    uint64_t cloud_down_since;        /* ms; 0 = connected */
+    uint64_t play_mark;               /* answer frames played when the turn ended */
+    uint32_t resp_mark;               /* responses seen when the turn ended */
+    uint64_t t_turn_end;              /* ms: end of the user's turn */
+    uint64_t last_end_to_answer_ms;   /* end of turn -> first answer audio played */
+    struct button *button;
+    bool button_fd_added;
+    struct led *led;
+    struct earcon_set *earcons;
+    struct earcon_player player;      /* mixed by the playback thread */
+    struct local_tools *tools;
+    unsigned volume;
+    bool disclosed;                   /* the AI-disclosure notice was given */
+    int req_mute;                     /* lws thread -> main: 1 mute, 2 unmute (atomic) */
+    /* Latency metrics (main thread). */
+    struct latency_hist m_wake_to_sent, m_turn_to_answer, m_press_to_silence;
+    uint64_t seen_gate_ns, t_turn_end_ns, t_interrupt_ns;
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void button_watch_fd(struct harkd *h);
+
+static uint64_t mono_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 static double now_since(const struct timespec *t0)
 {
@@ -126,6 +174,7 @@ static int audio_start(struct harkd *h)
         .pcm = &b->playback, .in = h->play_ring, .ref_out = h->ref_ring,
         .rt_priority = h->cfg.realtime_priority,
         .prebuffer_frames = (unsigned)((uint64_t)h->cfg.cloud.prebuffer_ms * b->playback.rate / 1000),
+        .earcons = &h->player,
     };
     struct pipeline_cfg plcfg;
     char err[256];
@@ -137,6 +186,7 @@ static int audio_start(struct harkd *h)
     h->play = audio_playback_create(&pcfg, err, sizeof(err));
     if (!h->play)
         goto out_err;
+    audio_playback_set_gain(h->play, (float)h->volume / 100.0f);
     plcfg = (struct pipeline_cfg){
         .in = h->cap_ring, .in_notify_fd = h->cap_notify_fd,
         .hop_frames = audio_capture_hop_frames(h->cap), .channels = audio_capture_channels(h->cap),
@@ -184,6 +234,13 @@ static void retry_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
 
     (void)l;
     (void)t;
+    if (h->button && button_failed(h->button)) {
+        char err[256];
+        if (button_reopen(h->button, mono_ms(), err, sizeof(err)) == 0) {
+            log_info("button back");
+            button_watch_fd(h);
+        }
+    }
     if (h->audio_up)
         return;
     (void)audio_start(h);
@@ -247,6 +304,48 @@ static cJSON *io_json(const char *device, const struct pcm_cfg *pcm, const struc
     return o;
 }
 
+static cJSON *hist_json(const struct latency_hist *m)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "count", (double)m->count);
+    cJSON_AddNumberToObject(o, "mean", round(latency_mean(m) * 10) / 10);
+    cJSON_AddNumberToObject(o, "p50", round(latency_percentile(m, 50) * 10) / 10);
+    cJSON_AddNumberToObject(o, "p95", round(latency_percentile(m, 95) * 10) / 10);
+    cJSON_AddNumberToObject(o, "max", round(m->max_ms * 10) / 10);
+    cJSON_AddNumberToObject(o, "last", round(m->last_ms * 10) / 10);
+    return o;
+}
+
+/* Latency histograms (ms; p50/p95 are bucket upper edges, within 26 %) and
+ * counters. */
+static cJSON *metrics_json(struct harkd *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    struct app_counters ac = { 0 };
+    struct audio_io_stats cs = { 0 }, ps = { 0 };
+
+    if (h->app)
+        app_get_counters(h->app, &ac);
+    if (h->cap)
+        audio_capture_get_stats(h->cap, &cs);
+    if (h->play)
+        audio_playback_get_stats(h->play, &ps);
+    cJSON_AddItemToObject(o, "wake_to_first_audio_sent_ms", hist_json(&h->m_wake_to_sent));
+    cJSON_AddItemToObject(o, "end_of_turn_to_answer_played_ms", hist_json(&h->m_turn_to_answer));
+    cJSON_AddItemToObject(o, "interrupt_to_silence_ms", hist_json(&h->m_press_to_silence));
+    cJSON_AddNumberToObject(o, "barge_ins_button", (double)ac.barge_ins_button);
+    cJSON_AddNumberToObject(o, "barge_ins_voice", (double)ac.barge_ins_voice);
+    cJSON_AddNumberToObject(o, "xruns_capture", (double)(h->base_cap_xruns + cs.xruns));
+    cJSON_AddNumberToObject(o, "xruns_playback", (double)(h->base_play_xruns + ps.xruns));
+    if (h->cloud) {
+        struct cloud_status st;
+        cloud_client_get_status(h->cloud, &st);
+        cJSON_AddNumberToObject(o, "reconnects", (double)(st.connects ? st.connects - 1 : 0));
+    }
+    return o;
+}
+
 static char *status_json(struct harkd *h)
 {
     const struct board_cfg *b = &h->cfg.board;
@@ -264,6 +363,26 @@ static char *status_json(struct harkd *h)
     cJSON_AddStringToObject(root, "version", HARK_VERSION);
     cJSON_AddStringToObject(root, "board", b->name);
     cJSON_AddStringToObject(root, "audio", h->audio_up ? "running" : "down");
+    if (h->app) {
+        struct app_counters ac;
+        cJSON *o = cJSON_AddObjectToObject(root, "appliance");
+        app_get_counters(h->app, &ac);
+        cJSON_AddStringToObject(root, "state", app_state_name(app_get_state(h->app)));
+        cJSON_AddNumberToObject(o, "wakes", (double)ac.wakes);
+        cJSON_AddNumberToObject(o, "turns", (double)ac.turns);
+        cJSON_AddNumberToObject(o, "answers", (double)ac.answers);
+        cJSON_AddNumberToObject(o, "barge_ins_button", (double)ac.barge_ins_button);
+        cJSON_AddNumberToObject(o, "barge_ins_voice", (double)ac.barge_ins_voice);
+        cJSON_AddNumberToObject(o, "timeouts", (double)ac.timeouts);
+        cJSON_AddNumberToObject(o, "offline_notices", (double)ac.offline_notices);
+        cJSON_AddNumberToObject(o, "end_of_turn_to_answer_ms", (double)h->last_end_to_answer_ms);
+        if (h->button)
+            cJSON_AddBoolToObject(o, "button_pressed", button_is_pressed(h->button));
+        if (h->led) {
+            cJSON_AddStringToObject(o, "led_backend", led_backend_name(h->led));
+            cJSON_AddStringToObject(o, "led_pattern", led_pattern_name(h->led, led_state(h->led)));
+        }
+    }
     cJSON_AddNumberToObject(root, "uptime_s", round(now_since(&h->t_start) * 1000) / 1000);
     cJSON_AddItemToObject(root, "capture", io_json(b->capture.device, &b->capture, h->cap ? &cs : NULL,
                                                    h->base_cap_frames + cs.frames, h->base_cap_xruns + cs.xruns));
@@ -325,9 +444,264 @@ static char *status_json(struct harkd *h)
     }
     if (h->play)
         cJSON_AddNumberToObject(root, "played_audio_frames", (double)audio_playback_audio_frames(h->play));
+    cJSON_AddItemToObject(root, "metrics", metrics_json(h));
     out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
+}
+
+/* ---- the appliance's effects (main thread) ---------------------------------- */
+
+static void op_gate(void *ctx, bool open)
+{
+    struct harkd *h = ctx;
+
+    if (h->cloud)
+        cloud_client_set_gate(h->cloud, open);
+    log_info(open ? "gate open: streaming to the cloud" : "gate closed");
+}
+
+static void op_end_turn(void *ctx)
+{
+    struct harkd *h = ctx;
+    struct cloud_status cs;
+
+    h->play_mark = h->play ? audio_playback_audio_frames(h->play) : 0;
+    h->t_turn_end = mono_ms();
+    h->t_turn_end_ns = mono_ns();
+    if (h->cloud) {
+        cloud_client_get_status(h->cloud, &cs);
+        h->resp_mark = cs.responses;
+        cloud_client_end_turn(h->cloud);
+    }
+    log_info("end of turn: commit and ask for a response");
+}
+
+static void op_interrupt(void *ctx)
+{
+    struct harkd *h = ctx;
+    uint64_t played = h->play ? audio_playback_audio_frames(h->play) : 0;
+
+    h->t_interrupt_ns = mono_ns();
+    if (h->play)
+        audio_playback_flush(h->play);
+    earcon_player_stop(&h->player);
+    if (h->cloud)
+        cloud_client_interrupt(h->cloud, played);
+    log_info("interrupt: playback flushed after %llu frames of answer audio", (unsigned long long)played);
+}
+
+static void op_cancel_turn(void *ctx)
+{
+    struct harkd *h = ctx;
+
+    if (h->cloud)
+        cloud_client_clear_turn(h->cloud);
+}
+
+static void play_earcon(struct harkd *h, enum earcon_id id)
+{
+    const struct earcon_sound *snd = h->earcons ? earcon_sound(h->earcons, id) : NULL;
+
+    log_info("earcon: %s%s", earcon_names[id], snd ? "" : " (not available)");
+    if (snd)
+        earcon_player_start(&h->player, snd);
+}
+
+static void op_earcon(void *ctx, const char *name)
+{
+    struct harkd *h = ctx;
+
+    for (int i = 0; i < EARCON_COUNT; i++)
+        if (!strcmp(name, earcon_names[i])) {
+            /* The disclosure notice replaces the first wake chime. */
+            if (i == EARCON_WAKE && h->cfg.disclosure && !h->disclosed) {
+                h->disclosed = true;
+                i = EARCON_DISCLOSURE;
+            }
+            play_earcon(h, (enum earcon_id)i);
+            return;
+        }
+}
+
+/* ---- local tools' view of the device (main thread and lws thread) ------------ */
+
+static unsigned lt_get_volume(void *ctx)
+{
+    return __atomic_load_n(&((struct harkd *)ctx)->volume, __ATOMIC_RELAXED);
+}
+
+static int lt_set_volume(void *ctx, unsigned pct)
+{
+    struct harkd *h = ctx;
+
+    __atomic_store_n(&h->volume, pct, __ATOMIC_RELAXED);
+    if (h->play)
+        audio_playback_set_gain(h->play, (float)pct / 100.0f);
+    return 0;
+}
+
+static bool lt_get_mute(void *ctx)
+{
+    struct harkd *h = ctx;
+    return h->app && app_get_state(h->app) == APP_MUTED;
+}
+
+/* The tool runs on the lws thread: mute goes through the control path the
+ * main loop owns, as if the user had asked. */
+static int lt_set_mute(void *ctx, bool muted)
+{
+    struct harkd *h = ctx;
+
+    __atomic_store_n(&h->req_mute, muted ? 1 : 2, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void lt_status(void *ctx, struct local_tools_status *st)
+{
+    struct harkd *h = ctx;
+
+    st->state = h->app ? app_state_name(app_get_state(h->app)) : "idle";
+    st->connection = h->cloud_up ? "connected" : "offline";
+    st->uptime_s = (uint64_t)now_since(&h->t_start);
+    st->board = h->cfg.board.name;
+    st->talker_deg = -1;
+}
+
+static void op_state(void *ctx, enum app_state from, enum app_state to, const char *why)
+{
+    struct harkd *h = ctx;
+
+    log_info("state: %s -> %s (%s)", app_state_name(from), app_state_name(to), why);
+    if (h->led)
+        led_set_state(h->led, to, mono_ms());
+}
+
+/* ---- the button (main thread) ---------------------------------------------- */
+
+static void on_button(void *ctx, const struct button_event *ev)
+{
+    static const enum app_event map[] = {
+        [BUTTON_EV_PRESS] = AEV_BUTTON_PRESS, [BUTTON_EV_RELEASE] = AEV_BUTTON_RELEASE,
+        [BUTTON_EV_TAP] = AEV_BUTTON_TAP, [BUTTON_EV_LONG_PRESS] = AEV_BUTTON_LONG,
+        [BUTTON_EV_DOUBLE_PRESS] = AEV_BUTTON_DOUBLE,
+    };
+    struct harkd *h = ctx;
+
+    if (ev->type == BUTTON_EV_ERROR) {
+        log_error("button lost: %s; retrying every %d s", strerror(-ev->err), AUDIO_RETRY_MS / 1000);
+        return;
+    }
+    log_debug("button: %s", button_event_name(ev->type));
+    if ((unsigned)ev->type < sizeof(map) / sizeof(map[0]))
+        app_event(h->app, map[ev->type], ev->t_ms);
+}
+
+static void button_fd_cb(struct eloop *l, int fd, uint32_t events, void *ctx)
+{
+    struct harkd *h = ctx;
+
+    (void)events;
+    if (button_on_readable(h->button, mono_ms()) < 0) {
+        eloop_del_fd(l, fd);
+        h->button_fd_added = false;
+    }
+}
+
+static void button_watch_fd(struct harkd *h)
+{
+    if (h->button && !h->button_fd_added && button_fd(h->button) >= 0 &&
+        eloop_add_fd(h->loop, button_fd(h->button), EPOLLIN, button_fd_cb, h) == 0)
+        h->button_fd_added = true;
+}
+
+static void led_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
+{
+    struct harkd *h = ctx;
+
+    (void)l;
+    (void)t;
+    if (h->led && led_tick(h->led, mono_ms()) < 0)
+        log_warn("LEDs failed; the LED pattern is off");
+}
+
+/* Every APP_TICK_MS: turns cloud and playback progress into the state
+ * machine's events, then runs its timers. */
+static void app_tick_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
+{
+    struct harkd *h = ctx;
+    uint64_t now = mono_ms();
+    enum app_state st = app_get_state(h->app);
+
+    (void)l;
+    (void)t;
+    if (h->cloud) {
+        struct cloud_status cs;
+        bool up;
+        cloud_client_get_status(h->cloud, &cs);
+        up = cs.connected && !strcmp(cs.session_state, "configured");
+        if (up && !h->cloud_up) {
+            h->cloud_up = true;
+            h->cloud_down_since = 0;
+            app_event(h->app, AEV_CLOUD_UP, now);
+        } else if (!up && h->cloud_up) {
+            if (!h->cloud_down_since)
+                h->cloud_down_since = now;
+            if (st == APP_LISTENING || st == APP_THINKING || st == APP_SPEAKING ||
+                now - h->cloud_down_since >= CLOUD_DOWN_GRACE_MS) {
+                h->cloud_up = false;
+                app_event(h->app, AEV_CLOUD_DOWN, now);
+            }
+        } else if (up) {
+            h->cloud_down_since = 0;
+        }
+        if (cs.gate_open_ns && cs.gate_open_ns != h->seen_gate_ns && cs.first_sent_ns >= cs.gate_open_ns) {
+            h->seen_gate_ns = cs.gate_open_ns;
+            latency_add(&h->m_wake_to_sent, (double)(cs.first_sent_ns - cs.gate_open_ns) / 1e6);
+        }
+        st = app_get_state(h->app);
+        if (st == APP_THINKING && h->play && audio_playback_audio_frames(h->play) > h->play_mark) {
+            uint64_t s0 = audio_playback_last_stream_start_ns(h->play);
+            if (h->t_turn_end_ns && s0 > h->t_turn_end_ns)
+                latency_add(&h->m_turn_to_answer, (double)(s0 - h->t_turn_end_ns) / 1e6);
+            h->t_turn_end_ns = 0;
+            h->last_end_to_answer_ms = now - h->t_turn_end;
+            log_info("answer audio playing %llu ms after the end of the turn",
+                     (unsigned long long)h->last_end_to_answer_ms);
+            app_event(h->app, AEV_ANSWER_STARTED, now);
+        } else if ((st == APP_THINKING || st == APP_SPEAKING) && cs.responses > h->resp_mark &&
+                   !strcmp(cs.response_phase, "idle") && ring_readable(h->play_ring) == 0) {
+            app_event(h->app, AEV_ANSWER_DONE, now);
+        }
+    }
+    if (h->t_interrupt_ns && h->play && audio_playback_last_flush_ns(h->play) >= h->t_interrupt_ns) {
+        double ms = (double)(audio_playback_last_flush_ns(h->play) - h->t_interrupt_ns) / 1e6;
+        latency_add(&h->m_press_to_silence, ms);
+        log_info("barge-in: playback silent %.1f ms after the interrupt", ms);
+        h->t_interrupt_ns = 0;
+    }
+    if (h->button && button_next_deadline(h->button) <= now)
+        button_on_timer(h->button, now);
+    switch (__atomic_exchange_n(&h->req_mute, 0, __ATOMIC_ACQ_REL)) {
+    case 1: app_event(h->app, AEV_MUTE, now); break;
+    case 2: app_event(h->app, AEV_UNMUTE, now); break;
+    default: break;
+    }
+    if (h->tools && local_tools_next_due_ms(h->tools) <= now) {
+        struct local_timer_info fired[4];
+        unsigned n = local_tools_poll(h->tools, now, fired, 4);
+        for (unsigned i = 0; i < n; i++) {
+            log_info("timer %u%s%s (%u s) expired", fired[i].id, *fired[i].label ? " " : "", fired[i].label,
+                     fired[i].duration_s);
+            play_earcon(h, EARCON_ALARM);
+        }
+    }
+    if (h->led && h->pipe) {
+        struct pipeline_doa d;
+        pipeline_doa(h->pipe, &d);
+        led_set_direction(h->led, d.enabled && d.confidence >= 0.3f ? d.azimuth_deg : NAN);
+    }
+    app_tick(h->app, now);
 }
 
 /* "transcript [SINCE]": transcript lines from seq SINCE (default: the oldest
@@ -382,6 +756,20 @@ out:
     return js;
 }
 
+/* Control-socket commands that are appliance events ("press"/"release"/
+ * "tap" stand in for the button on boards without one, and for tests). */
+static enum app_event ctrl_event(const char *line)
+{
+    static const struct { const char *cmd; enum app_event ev; } map[] = {
+        { "wake", AEV_CTRL_WAKE }, { "sleep", AEV_CTRL_SLEEP }, { "end-turn", AEV_CTRL_END_TURN },
+        { "interrupt", AEV_CTRL_INTERRUPT }, { "mute", AEV_MUTE }, { "unmute", AEV_UNMUTE },
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strcmp(line, map[i].cmd))
+            return map[i].ev;
+    return AEV__COUNT;
+}
+
 static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
 {
     struct harkd *h = ctx;
@@ -390,26 +778,13 @@ static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
 
     if (strcmp(line, "ping") == 0)
         n = snprintf(out, outlen, "pong\n");
-    else if (h->cloud && (!strcmp(line, "wake") || !strcmp(line, "sleep") || !strcmp(line, "end-turn") ||
-                          !strcmp(line, "interrupt"))) {
-        if (!strcmp(line, "wake")) {
-            cloud_client_set_gate(h->cloud, true);
-            log_info("gate open: streaming to the cloud (harkctl wake)");
-        } else if (!strcmp(line, "sleep")) {
-            cloud_client_set_gate(h->cloud, false);
-            log_info("gate closed (harkctl sleep)");
-        } else if (!strcmp(line, "end-turn")) {
-            cloud_client_set_gate(h->cloud, false);
-            cloud_client_end_turn(h->cloud);
-            log_info("end of turn: commit and ask for a response");
-        } else {
-            uint64_t played = h->play ? audio_playback_audio_frames(h->play) : 0;
-            if (h->play)
-                audio_playback_flush(h->play);
-            cloud_client_interrupt(h->cloud, played);
-            log_info("interrupt: playback flushed after %llu frames of answer audio",
-                     (unsigned long long)played);
-        }
+    else if (h->button && (!strcmp(line, "press") || !strcmp(line, "release"))) {
+        /* The same gesture logic as the real button: press, release, tap,
+         * long and double press come out of drivers/button.c. */
+        button_inject(h->button, line[0] == 'p', mono_ms());
+        n = snprintf(out, outlen, "ok\n");
+    } else if (ctrl_event(line) != AEV__COUNT) {
+        app_event(h->app, ctrl_event(line), mono_ms());
         n = snprintf(out, outlen, "ok\n");
     }
     else if (strcmp(line, "version") == 0)
@@ -417,13 +792,19 @@ static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
     else if (strcmp(line, "status") == 0 && (js = status_json(h))) {
         n = snprintf(out, outlen, "%s\n", js);
         cJSON_free(js);
+    } else if (!strcmp(line, "metrics")) {
+        cJSON *m = metrics_json(h);
+        js = cJSON_PrintUnformatted(m);
+        cJSON_Delete(m);
+        n = js ? snprintf(out, outlen, "%s\n", js) : snprintf(out, outlen, "{\"error\":\"out of memory\"}\n");
+        cJSON_free(js);
     } else if (h->cloud && (!strcmp(line, "transcript") || !strncmp(line, "transcript ", 11))) {
         js = transcript_json(h, line[10] ? line + 11 : NULL, outlen);
         n = js ? snprintf(out, outlen, "%s\n", js) : snprintf(out, outlen, "{\"error\":\"usage: transcript [SINCE]\"}\n");
         cJSON_free(js);
     } else
-        n = snprintf(out, outlen, "{\"error\":\"unknown command\",\"commands\":[\"ping\",\"status\",\"version\"%s]}\n",
-                     h->cloud ? ",\"wake\",\"sleep\",\"end-turn\",\"interrupt\",\"transcript\"" : "");
+        n = snprintf(out, outlen, "{\"error\":\"unknown command\",\"commands\":[\"ping\",\"status\",\"metrics\",\"version\","
+                     "\"wake\",\"sleep\",\"end-turn\",\"interrupt\",\"mute\",\"unmute\",\"press\",\"release\"%s]}\n", h->cloud ? ",\"transcript\"" : "");
     return n < 0 ? 0 : (size_t)n >= outlen ? outlen - 1 : (size_t)n;
 }
 
@@ -674,6 +1055,21 @@ int main(int argc, char **argv)
         log_error("cannot create timers");
         goto out_ctrl;
     }
+    {
+        char err[512] = "";
+        struct local_tools_cfg tcfg = {
+            .ops = { .ctx = h, .get_volume = lt_get_volume, .set_volume = lt_set_volume, .get_mute = lt_get_mute,
+                     .set_mute = lt_set_mute, .get_status = lt_status },
+        };
+        h->volume = h->cfg.volume;
+        earcon_player_init(&h->player);
+        h->earcons = earcon_set_load(h->cfg.sounds_dir, h->cfg.board.playback.rate, err, sizeof(err));
+        if (err[0])
+            log_warn("sounds: %s", err);
+        h->tools = local_tools_create(&tcfg, err, sizeof(err));
+        if (!h->tools)
+            log_warn("local tools: %s", err);
+    }
     if (h->cfg.cloud.mode != CLOUD_OFF) {
         static const char *const modes[] = { "off", "conversation", "translation", "captions" };
         struct cloud_client_cfg ccfg = {
@@ -681,6 +1077,11 @@ int main(int argc, char **argv)
             .hop_frames = h->cfg.board.capture.period_frames, .playback_rate = h->cfg.board.playback.rate,
             .playout = h->play_ring,
         };
+        if (h->tools && h->cfg.cloud.mode == CLOUD_CONVERSATION) {
+            ccfg.tools = local_tools_defs(&ccfg.n_tools);
+            ccfg.tool = local_tools_rt_call;
+            ccfg.tool_ctx = h->tools;
+        }
         char err[512];
         h->cloud = cloud_client_create(&ccfg, err, sizeof(err));
         if (!h->cloud) {
@@ -689,6 +1090,49 @@ int main(int argc, char **argv)
         }
         log_info("cloud: %s mode, %s; audio leaves the device only while the gate is open",
                  modes[h->cfg.cloud.mode], h->cfg.cloud.url);
+    }
+    {
+        const struct board_cfg *b = &h->cfg.board;
+        struct app_cfg acfg = {
+            .button_mode = b->button.mode == BUTTON_MODE_PUSH ? APP_BUTTON_PUSH : APP_BUTTON_TAP,
+            .long_press = b->button.long_press == BUTTON_ACTION_MUTE ? APP_GESTURE_MUTE
+                        : b->button.long_press == BUTTON_ACTION_CANCEL ? APP_GESTURE_CANCEL : APP_GESTURE_NONE,
+            .double_press = b->button.double_press == BUTTON_ACTION_MUTE ? APP_GESTURE_MUTE
+                          : b->button.double_press == BUTTON_ACTION_CANCEL ? APP_GESTURE_CANCEL : APP_GESTURE_NONE,
+            .voice_barge_in = true,
+            .local_turns = h->cfg.cloud.turn_detection == CLOUD_TURNS_LOCAL,
+            .listen_timeout_ms = 8000, .turn_max_ms = 30000, .answer_timeout_ms = 15000, .followup_ms = 5000,
+            .cloud_required = h->cfg.cloud.mode != CLOUD_OFF,
+            .expect_answer = h->cfg.cloud.mode == CLOUD_CONVERSATION,
+        };
+        struct app_ops aops = { op_gate, op_end_turn, op_interrupt, op_cancel_turn, op_earcon, op_state, h };
+        h->app = app_create(&acfg, &aops, mono_ms(), false);
+        if (!h->app || !eloop_add_timer(h->loop, APP_TICK_MS, APP_TICK_MS, app_tick_cb, h)) {
+            log_error("cannot create the appliance state machine");
+            goto out_cloud;
+        }
+        log_info("state: %s", app_state_name(app_get_state(h->app)));
+    }
+    {
+        char err[256] = "";
+        uint64_t now = mono_ms();
+        h->button = button_create(&h->cfg.board, on_button, h, now, err, sizeof(err));
+        if (!h->button) {
+            struct board_cfg none = h->cfg.board;
+            log_error("button: %s; only harkctl press/release will work", err);
+            none.button.type = BUTTON_NONE;
+            h->button = button_create(&none, on_button, h, now, err, sizeof(err));
+        }
+        button_watch_fd(h);
+        err[0] = '\0';
+        h->led = led_create(&h->cfg.board, NULL, err, sizeof(err));
+        if (err[0])
+            log_warn("%s", err);
+        if (h->led) {
+            led_set_state(h->led, app_get_state(h->app), now);
+            if (!eloop_add_timer(h->loop, LED_TICK_MS, LED_TICK_MS, led_cb, h))
+                log_warn("no LED timer; LEDs stay as they are");
+        }
     }
     (void)audio_start(h);
 
@@ -709,7 +1153,15 @@ int main(int argc, char **argv)
         log_levels(h, true);
     }
     audio_free(h);
+out_cloud:
+    if (h->button_fd_added)
+        eloop_del_fd(h->loop, button_fd(h->button));
+    button_destroy(h->button);
+    led_destroy(h->led);
     cloud_client_destroy(h->cloud);
+    app_destroy(h->app);
+    local_tools_destroy(h->tools);
+    earcon_set_destroy(h->earcons);
 out_ctrl:
     ctrl_destroy(h->ctrl);
 out_rings:

@@ -9,7 +9,7 @@ T=$(mktemp -d /tmp/hark-it-XXXXXX)
 HARKD_PID=
 cleanup() {
     [ -n "$HARKD_PID" ] && kill -9 "$HARKD_PID" 2>/dev/null || true
-    rm -rf "$T"
+    [ -n "${KEEP_T:-}" ] || rm -rf "$T"   # KEEP_T=1 keeps the files for a post-mortem
 }
 trap cleanup EXIT
 
@@ -49,6 +49,7 @@ write_conf() {
         echo "log_target = stderr"
         echo "ctrl_socket = $HARK_CTRL_SOCKET"
         echo "status_interval_s = 1"
+        echo "sounds_dir = $top/rootfs/usr/share/hark/sounds"
         for kv in "$@"; do echo "$kv"; done
     } > "$T/hark.conf"
 }

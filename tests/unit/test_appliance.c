@@ -43,7 +43,7 @@ static struct app_cfg cfg_default(void)
     struct app_cfg c = {
         .button_mode = APP_BUTTON_TAP, .long_press = APP_GESTURE_MUTE, .double_press = APP_GESTURE_NONE,
         .voice_barge_in = true, .local_turns = true, .listen_timeout_ms = 5000, .turn_max_ms = 30000,
-        .answer_timeout_ms = 15000, .followup_ms = 4000, .cloud_required = true,
+        .answer_timeout_ms = 15000, .followup_ms = 4000, .cloud_required = true, .expect_answer = true,
     };
     return c;
 }
@@ -243,6 +243,20 @@ static void test_offline(void **state)
     app_destroy(a);
 }
 
+static void test_captions_turns_need_no_answer(void **state)
+{
+    struct app_cfg c = cfg_default();
+    c.expect_answer = false;
+    struct appliance *a = make(c, true);
+    (void)state;
+    app_event(a, AEV_CTRL_WAKE, 0);
+    app_event(a, AEV_CTRL_END_TURN, 500);
+    EXPECT(a, "gate:open earcon:wake [listening] gate:closed end-turn earcon:end_of_turn [idle] ");
+    app_tick(a, 60000);
+    EXPECT(a, "");
+    app_destroy(a);
+}
+
 static void test_device_error_and_sleep(void **state)
 {
     struct appliance *a = make(cfg_default(), true);
@@ -270,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_mute_blocks_everything),
         cmocka_unit_test(test_offline),
+        cmocka_unit_test(test_captions_turns_need_no_answer),
         cmocka_unit_test(test_device_error_and_sleep),
     };
     return cmocka_run_group_tests_name("appliance", tests, NULL, NULL);
