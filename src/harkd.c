@@ -89,6 +89,8 @@ struct harkd {
     unsigned volume;
     bool disclosed;                   /* the AI-disclosure notice was given */
     int req_mute;                     /* lws thread -> main: 1 mute, 2 unmute (atomic) */
+    const char *config_path, *board_override;
+    bool log_level_forced;            /* --log-level given: SIGHUP keeps it */
     /* Latency metrics (main thread). */
     struct latency_hist m_wake_to_sent, m_turn_to_answer, m_press_to_silence;
     uint64_t seen_gate_ns, t_turn_end_ns, t_interrupt_ns;
@@ -593,7 +595,7 @@ static void on_button(void *ctx, const struct button_event *ev)
         return;
     }
     log_debug("button: %s", button_event_name(ev->type));
-    if ((unsigned)ev->type < sizeof(map) / sizeof(map[0]))
+    if (h->app && (unsigned)ev->type < sizeof(map) / sizeof(map[0]))
         app_event(h->app, map[ev->type], ev->t_ms);
 }
 
@@ -631,10 +633,13 @@ static void app_tick_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
 {
     struct harkd *h = ctx;
     uint64_t now = mono_ms();
-    enum app_state st = app_get_state(h->app);
+    enum app_state st;
 
     (void)l;
     (void)t;
+    if (!h->app)
+        return;
+    st = app_get_state(h->app);
     if (h->cloud) {
         struct cloud_status cs;
         bool up;
@@ -783,7 +788,7 @@ static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
          * long and double press come out of drivers/button.c. */
         button_inject(h->button, line[0] == 'p', mono_ms());
         n = snprintf(out, outlen, "ok\n");
-    } else if (ctrl_event(line) != AEV__COUNT) {
+    } else if (h->app && ctrl_event(line) != AEV__COUNT) {
         app_event(h->app, ctrl_event(line), mono_ms());
         n = snprintf(out, outlen, "ok\n");
     }
@@ -850,6 +855,119 @@ static void status_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
     log_levels(h, false);
 }
 
+/* ---- cloud and appliance lifetime (main thread) ------------------------------------ */
+
+static int cloud_start(struct harkd *h)
+{
+    static const char *const modes[] = { "off", "conversation", "translation", "captions" };
+    struct cloud_client_cfg ccfg = {
+        .cloud = &h->cfg.cloud, .mic_rate = h->cfg.board.capture.rate,
+        .hop_frames = h->cfg.board.capture.period_frames, .playback_rate = h->cfg.board.playback.rate,
+        .playout = h->play_ring,
+    };
+    char err[512];
+
+    h->cloud_up = false;
+    if (h->cfg.cloud.mode == CLOUD_OFF)
+        return 0;
+    if (h->tools && h->cfg.cloud.mode == CLOUD_CONVERSATION) {
+        ccfg.tools = local_tools_defs(&ccfg.n_tools);
+        ccfg.tool = local_tools_rt_call;
+        ccfg.tool_ctx = h->tools;
+    }
+    h->cloud = cloud_client_create(&ccfg, err, sizeof(err));
+    if (!h->cloud) {
+        log_error("%s", err);
+        return -EINVAL;
+    }
+    log_info("cloud: %s mode, %s; audio leaves the device only while the gate is open",
+             modes[h->cfg.cloud.mode], h->cfg.cloud.url);
+    return 0;
+}
+
+static int app_start(struct harkd *h)
+{
+    const struct board_cfg *b = &h->cfg.board;
+    struct app_cfg acfg = {
+        .button_mode = b->button.mode == BUTTON_MODE_PUSH ? APP_BUTTON_PUSH : APP_BUTTON_TAP,
+        .long_press = b->button.long_press == BUTTON_ACTION_MUTE ? APP_GESTURE_MUTE
+                    : b->button.long_press == BUTTON_ACTION_CANCEL ? APP_GESTURE_CANCEL : APP_GESTURE_NONE,
+        .double_press = b->button.double_press == BUTTON_ACTION_MUTE ? APP_GESTURE_MUTE
+                      : b->button.double_press == BUTTON_ACTION_CANCEL ? APP_GESTURE_CANCEL : APP_GESTURE_NONE,
+        .voice_barge_in = true,
+        .local_turns = h->cfg.cloud.turn_detection == CLOUD_TURNS_LOCAL,
+        .listen_timeout_ms = 8000, .turn_max_ms = 30000, .answer_timeout_ms = 15000, .followup_ms = 5000,
+        .cloud_required = h->cfg.cloud.mode != CLOUD_OFF,
+        .expect_answer = h->cfg.cloud.mode == CLOUD_CONVERSATION,
+    };
+    struct app_ops aops = { op_gate, op_end_turn, op_interrupt, op_cancel_turn, op_earcon, op_state, h };
+
+    h->app = app_create(&acfg, &aops, mono_ms(), false);
+    if (!h->app)
+        return -ENOMEM;
+    if (h->led)
+        led_set_state(h->led, app_get_state(h->app), mono_ms());
+    log_info("state: %s", app_state_name(app_get_state(h->app)));
+    return 0;
+}
+
+/* SIGHUP: re-read hark.conf. A file that does not load leaves everything
+ * as it runs. Log settings and the volume apply at once; a change to the
+ * cloud, front-end, VAD or wake settings restarts the cloud session and the
+ * audio threads (any conversation in progress ends); the board, the control
+ * socket and the sounds folder need a restart of harkd. */
+static void reload_config(struct harkd *h)
+{
+    static struct hark_cfg nc;
+    static struct config_diag d;
+    bool restart;
+
+    memset(&d, 0, sizeof(d));
+    if (config_load(h->config_path, h->board_override, &nc, &d) < 0) {
+        for (unsigned i = 0; i < d.count; i++)
+            log_error("SIGHUP: %s", d.msg[i]);
+        log_error("SIGHUP: %s rejected (%u error%s); keeping the running configuration", h->config_path,
+                  d.total, d.total == 1 ? "" : "s");
+        return;
+    }
+    snprintf(nc.ctrl_socket, sizeof(nc.ctrl_socket), "%s", h->cfg.ctrl_socket);
+    if (memcmp(&nc.board, &h->cfg.board, sizeof(nc.board)) || strcmp(nc.sounds_dir, h->cfg.sounds_dir))
+        log_warn("SIGHUP: board or sounds_dir changed: restart harkd to apply; the rest is applied now");
+    nc.board = h->cfg.board;
+    snprintf(nc.sounds_dir, sizeof(nc.sounds_dir), "%s", h->cfg.sounds_dir);
+    if (h->log_level_forced)
+        nc.log_level = h->cfg.log_level;
+    log_setup("harkd", nc.log_level, nc.log_target);
+    if (nc.volume != h->cfg.volume)
+        (void)lt_set_volume(h, nc.volume);
+    restart = memcmp(&nc.cloud, &h->cfg.cloud, sizeof(nc.cloud)) != 0 ||
+              memcmp(&nc.frontend, &h->cfg.frontend, sizeof(nc.frontend)) != 0 ||
+              memcmp(&nc.vad, &h->cfg.vad, sizeof(nc.vad)) != 0 ||
+              memcmp(&nc.wake, &h->cfg.wake, sizeof(nc.wake)) != 0;
+    if (!restart) {
+        h->cfg = nc;
+        log_info("SIGHUP: configuration reloaded");
+        return;
+    }
+    log_info("SIGHUP: cloud or audio-processing settings changed: restarting the session and the audio threads");
+    audio_stop(h);
+    audio_free(h);
+    cloud_client_destroy(h->cloud);
+    h->cloud = NULL;
+    app_destroy(h->app);
+    h->app = NULL;
+    h->cfg = nc;
+    if (cloud_start(h) < 0)
+        log_error("SIGHUP: the cloud session cannot start; running without it");
+    if (app_start(h) < 0) {
+        log_error("SIGHUP: out of memory; shutting down");
+        eloop_quit(h->loop);
+        return;
+    }
+    (void)audio_start(h);
+    log_info("SIGHUP: configuration reloaded");
+}
+
 static void quit_cb(struct eloop *l, int signo, void *ctx)
 {
     (void)ctx;
@@ -861,8 +979,7 @@ static void hup_cb(struct eloop *l, int signo, void *ctx)
 {
     (void)l;
     (void)signo;
-    (void)ctx;
-    log_info("SIGHUP: configuration reload is not supported yet; restart harkd to apply changes");
+    reload_config(ctx);
 }
 
 static void run_for_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
@@ -979,6 +1096,9 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    h->config_path = config_path;
+    h->board_override = board;
+    h->log_level_forced = level_arg != NULL;
     r = config_load(config_path, board, &h->cfg, &diag);
     if (r < 0) {
         print_diag(&diag);
@@ -1070,48 +1190,11 @@ int main(int argc, char **argv)
         if (!h->tools)
             log_warn("local tools: %s", err);
     }
-    if (h->cfg.cloud.mode != CLOUD_OFF) {
-        static const char *const modes[] = { "off", "conversation", "translation", "captions" };
-        struct cloud_client_cfg ccfg = {
-            .cloud = &h->cfg.cloud, .mic_rate = h->cfg.board.capture.rate,
-            .hop_frames = h->cfg.board.capture.period_frames, .playback_rate = h->cfg.board.playback.rate,
-            .playout = h->play_ring,
-        };
-        if (h->tools && h->cfg.cloud.mode == CLOUD_CONVERSATION) {
-            ccfg.tools = local_tools_defs(&ccfg.n_tools);
-            ccfg.tool = local_tools_rt_call;
-            ccfg.tool_ctx = h->tools;
-        }
-        char err[512];
-        h->cloud = cloud_client_create(&ccfg, err, sizeof(err));
-        if (!h->cloud) {
-            log_error("%s", err);
-            goto out_ctrl;
-        }
-        log_info("cloud: %s mode, %s; audio leaves the device only while the gate is open",
-                 modes[h->cfg.cloud.mode], h->cfg.cloud.url);
-    }
-    {
-        const struct board_cfg *b = &h->cfg.board;
-        struct app_cfg acfg = {
-            .button_mode = b->button.mode == BUTTON_MODE_PUSH ? APP_BUTTON_PUSH : APP_BUTTON_TAP,
-            .long_press = b->button.long_press == BUTTON_ACTION_MUTE ? APP_GESTURE_MUTE
-                        : b->button.long_press == BUTTON_ACTION_CANCEL ? APP_GESTURE_CANCEL : APP_GESTURE_NONE,
-            .double_press = b->button.double_press == BUTTON_ACTION_MUTE ? APP_GESTURE_MUTE
-                          : b->button.double_press == BUTTON_ACTION_CANCEL ? APP_GESTURE_CANCEL : APP_GESTURE_NONE,
-            .voice_barge_in = true,
-            .local_turns = h->cfg.cloud.turn_detection == CLOUD_TURNS_LOCAL,
-            .listen_timeout_ms = 8000, .turn_max_ms = 30000, .answer_timeout_ms = 15000, .followup_ms = 5000,
-            .cloud_required = h->cfg.cloud.mode != CLOUD_OFF,
-            .expect_answer = h->cfg.cloud.mode == CLOUD_CONVERSATION,
-        };
-        struct app_ops aops = { op_gate, op_end_turn, op_interrupt, op_cancel_turn, op_earcon, op_state, h };
-        h->app = app_create(&acfg, &aops, mono_ms(), false);
-        if (!h->app || !eloop_add_timer(h->loop, APP_TICK_MS, APP_TICK_MS, app_tick_cb, h)) {
-            log_error("cannot create the appliance state machine");
-            goto out_cloud;
-        }
-        log_info("state: %s", app_state_name(app_get_state(h->app)));
+    if (cloud_start(h) < 0)
+        goto out_ctrl;
+    if (app_start(h) < 0 || !eloop_add_timer(h->loop, APP_TICK_MS, APP_TICK_MS, app_tick_cb, h)) {
+        log_error("cannot create the appliance state machine");
+        goto out_cloud;
     }
     {
         char err[256] = "";
