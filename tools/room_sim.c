@@ -795,3 +795,27 @@ void room_sim_interp(const float *x, long nx, double t0, double step, float *y, 
     }
     rs_kernel_free(&ker);
 }
+
+void room_sim_highpass(float *h, long n, double fs, double fc)
+{
+    double k, norm, b0, b1, b2, a1, a2, x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+
+    if (!h || n <= 0 || !(fs > 0) || !(fc > 0) || fc >= fs / 4)
+        return;
+    k = tan(M_PI * fc / fs);
+    norm = 1.0 / (1.0 + M_SQRT2 * k + k * k);
+    b0 = norm;
+    b1 = -2.0 * norm;
+    b2 = norm;
+    a1 = 2.0 * (k * k - 1.0) * norm;
+    a2 = (1.0 - M_SQRT2 * k + k * k) * norm;
+    for (long i = 0; i < n; i++) {
+        double x = h[i], y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+
+        x2 = x1;
+        x1 = x;
+        y2 = y1;
+        y1 = y;
+        h[i] = (float)y;
+    }
+}

@@ -151,4 +151,15 @@ void room_sim_interp(const float *x, long nx, double t0, double step, float *y, 
 double room_sim_measure_rt60(const float *h, long n, double fs, double db_start,
                              double db_end);
 
+/*
+ * DC removal for image-source IRs, as Allen and Berkley recommend: the
+ * image method's IR has a large nonphysical DC gain (the sum of every
+ * image's beta^N / r; hundreds of thousands of images in a reverberant
+ * room), so any DC or sub-audio content of a source comes out amplified.
+ * Filters h[0..n) in place with a causal 2nd-order Butterworth high-pass
+ * at fc Hz (bilinear transform, double zero at DC). fc <= 0 or >= fs / 4
+ * leaves h unchanged.
+ */
+void room_sim_highpass(float *h, long n, double fs, double fc);
+
 #endif

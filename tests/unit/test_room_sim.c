@@ -409,6 +409,58 @@ static void test_bad_args(void **state)
     assert_int_equal(room_sim_ir(&room, &o, in, in, h, 256, NULL), -22);
 }
 
+/* room_sim_highpass: a reverberant IR's large DC gain is removed (DC gain
+ * < 1e-3 of what it was, < 1e-2 of the IR's 1 kHz gain), while its response
+ * at 300 Hz - 4 kHz changes by < 0.2 dB; fc 0 is a no-op. */
+static double ir_gain_at(const float *h, long n, double f, double fs)
+{
+    double re = 0, im = 0;
+
+    for (long k = 0; k < n; k++) {
+        re += h[k] * cos(2 * M_PI * f * k / fs);
+        im -= h[k] * sin(2 * M_PI * f * k / fs);
+    }
+    return sqrt(re * re + im * im);
+}
+
+static void test_highpass_removes_dc(void **state)
+{
+    struct room_sim_room room = { { 5, 4, 2.7 }, 0 };
+    struct room_sim_opts o;
+    const double src[3] = { 3.5, 2.8, 1.6 }, mic[3] = { 2.0, 1.5, 1.0 }, fs = 16000;
+    long n;
+    float *h, *g;
+    double dc0, dc1;
+
+    (void)state;
+    assert_int_equal(room_sim_beta_for_rt60(room.dims, 0.4, 0, &room.beta, NULL), 0);
+    room_sim_opts_default(&o, fs);
+    o.max_time_s = 0.4;
+    n = room_sim_ir_len(&o);
+    h = malloc(sizeof(float) * (size_t)n);
+    g = malloc(sizeof(float) * (size_t)n);
+    assert_non_null(h);
+    assert_non_null(g);
+    assert_int_equal(room_sim_ir(&room, &o, src, mic, h, n, NULL), 0);
+    memcpy(g, h, sizeof(float) * (size_t)n);
+    room_sim_highpass(g, n, fs, 0);
+    assert_memory_equal(g, h, sizeof(float) * (size_t)n);
+    room_sim_highpass(g, n, fs, 50);
+    dc0 = ir_gain_at(h, n, 0, fs);
+    dc1 = ir_gain_at(g, n, 0, fs);
+    printf("  IR DC gain %.1f -> %.4f; 1 kHz gain %.2f -> %.2f\n", dc0, dc1, ir_gain_at(h, n, 1000, fs),
+           ir_gain_at(g, n, 1000, fs));
+    assert_true(dc0 > 10 * ir_gain_at(h, n, 1000, fs));   /* the artefact is there */
+    assert_true(dc1 < 1e-3 * dc0);
+    assert_true(dc1 < 1e-2 * ir_gain_at(h, n, 1000, fs));
+    for (double f = 300; f <= 4000; f *= 1.19) {
+        double d = 20 * log10(ir_gain_at(g, n, f, fs) / ir_gain_at(h, n, f, fs));
+        assert_true(fabs(d) < 0.2);
+    }
+    free(h);
+    free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_convolve_matches_direct),
         cmocka_unit_test(test_interp),
         cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_highpass_removes_dc),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
