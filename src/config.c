@@ -750,7 +750,7 @@ void config_defaults(struct hark_cfg *cfg)
     cfg->frontend.agc_max_gain_db = 30;
     cfg->frontend.aec = true;          /* src/frontend.h: frontend_cfg_from_conf() */
     cfg->frontend.aec_mode = FRONTEND_AEC_PERMIC;
-    cfg->frontend.aec_tail_ms = 200;
+    cfg->frontend.aec_tail_ms = 128;   /* measured: docs/frontend.md §2 */
     cfg->frontend.aec_delay_ms = 0;
     cfg->frontend.beam = true;
     board_defaults(&cfg->board);

@@ -193,6 +193,7 @@ static int audio_start(struct harkd *h)
         .in = h->cap_ring, .in_notify_fd = h->cap_notify_fd,
         .hop_frames = audio_capture_hop_frames(h->cap), .channels = audio_capture_channels(h->cap),
         .rate = b->capture.rate, .sw_ref = h->ref_ring, .cloud = h->cloud, .board = b,
+        .frontend = &h->cfg.frontend,
     };
     if (h->cloud && plcfg.hop_frames != b->capture.period_frames) {
         log_error("capture period is %u frames, not the configured %u: cloud uplink disabled",
@@ -414,6 +415,14 @@ static char *status_json(struct harkd *h)
             cJSON_AddNumberToObject(o, "azimuth_deg", round(d.azimuth_deg * 10) / 10);
             cJSON_AddNumberToObject(o, "confidence", round(d.confidence * 100) / 100);
             cJSON_AddBoolToObject(o, "active", d.active);
+        }
+        struct pipeline_aec a;
+        pipeline_aec(h->pipe, &a);
+        if (a.enabled) {
+            cJSON *o = cJSON_AddObjectToObject(root, "aec");
+            cJSON_AddNumberToObject(o, "erle_db", round(a.erle_db * 10) / 10);
+            cJSON_AddBoolToObject(o, "converged", a.converged);
+            cJSON_AddBoolToObject(o, "double_talk", a.double_talk);
         }
     }
     if (h->cloud) {

@@ -2,10 +2,10 @@
  * pipeline.h - the DSP thread: consumes captured hops from the capture ring,
  * pairs them with the echo reference and runs the front end over them.
  *
- * Per hop it meters every channel (mics and reference), finds the talker's
- * direction (SRP-PHAT, fe_doa), steers the beamformer at it (adaptive MVDR,
- * fe_beamformer) and hands the beam to the cloud uplink. AEC, NS/AGC and
- * VAD/wake plug in here in later stages. It sleeps on the capture thread's eventfd, so it
+ * Per hop it meters every channel (mics and reference), runs the front end
+ * (src/frontend.h: AEC against the capture's reference slot or the software
+ * reference, DOA, MVDR beam, NS/AGC) and hands its output to the cloud
+ * uplink. VAD/wake plug in here in later stages. It sleeps on the capture thread's eventfd, so it
  * uses no CPU while no audio arrives.
  *
  * Threads: create/start/stop/destroy and pipeline_levels() from the main
@@ -16,6 +16,7 @@
 #define HARK_PIPELINE_H
 
 #include "cloud_client.h"
+#include "config.h"
 #include "level_meter.h"
 #include "ring.h"
 
@@ -30,6 +31,7 @@ struct pipeline_cfg {
     struct ring *sw_ref;       /* software echo reference (mono float), or NULL */
     struct cloud_client *cloud;/* uplink consumer of the front-end output, or NULL */
     const struct board_cfg *board; /* mic geometry for direction finding and the beam; NULL = none */
+    const struct frontend_conf *frontend; /* hark.conf [frontend]; NULL = defaults */
 };
 
 struct pipeline_doa {
@@ -48,6 +50,15 @@ void pipeline_destroy(struct pipeline *p);
 void pipeline_levels(struct pipeline *p, struct level_snapshot *out);
 /* Direction of the tracked talker (main thread; a snapshot). */
 void pipeline_doa(struct pipeline *p, struct pipeline_doa *out);
+struct pipeline_aec {
+    bool enabled;
+    float erle_db;             /* echo reduction estimate (far-end-only hops) */
+    bool double_talk;          /* near talker over the playback (barge-in) */
+    bool converged;
+};
+/* Echo canceller state (main thread; a snapshot). */
+void pipeline_aec(struct pipeline *p, struct pipeline_aec *out);
+
 /* Frames of software reference consumed. */
 uint64_t pipeline_sw_ref_frames(struct pipeline *p);
 
