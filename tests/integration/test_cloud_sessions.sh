@@ -14,7 +14,7 @@ start_mock() {   # NAME [SCRIPT-JSON]
 }
 M1=$(start_mock idle)
 M2=$(start_mock ended '{"connections":[{"close_session_after_ms":1500}]}')
-trap 'kill $M1 $M2 2>/dev/null; cleanup' EXIT
+trap 'kill $M1 $M2 2>/dev/null || true; cleanup' EXIT
 for n in idle ended; do for _ in $(seq 100); do [ -s "$T/$n.port" ] && break; sleep 0.05; done; done
 make_scene 12
 cloud() { echo "[cloud]"; echo "mode = conversation"; echo "url = wss://localhost:$(cat "$T/$1.port")/v1/realtime?model=gpt-realtime-2"
@@ -52,7 +52,7 @@ $PY "$top/tools/mock-cloud/token_server.py" --cert "$T/ca/server.pem" --key "$T/
 TOK=$!
 M3=$($PY -c 'print()' >/dev/null; $PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
     --token ek_fixed_test --log "$T/minted.jsonl" --ready-file "$T/minted.port" > "$T/minted.out" 2>&1 & echo $!)
-trap 'kill $M1 $M2 $M3 $TOK 2>/dev/null; cleanup' EXIT
+trap 'kill $M1 $M2 $M3 $TOK 2>/dev/null || true; cleanup' EXIT
 for n in tok minted; do for _ in $(seq 100); do [ -s "$T/$n.port" ] && break; sleep 0.05; done; done
 write_conf "[cloud]" "mode = conversation" "url = wss://localhost:$(cat "$T/minted.port")/v1/realtime?model=gpt-realtime-2" \
     "ca_file = $T/ca/ca.pem" "token_url = https://localhost:$(cat "$T/tok.port")/v1/hark/client_secret" \
@@ -70,7 +70,7 @@ grep -q "device-cred-123\|ek_fixed_test" "$T/harkd.log" "$T"/*.jsonl && fail "a 
 M4=$($PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
     --token test-token --log "$T/cap.jsonl" --ready-file "$T/cap.port" \
     --script <(echo '{"input_transcript":["hey nova what time is it","turn two"]}') > "$T/cap.out" 2>&1 & echo $!)
-trap 'kill $M1 $M2 $M3 $M4 $TOK 2>/dev/null; cleanup' EXIT
+trap 'kill $M1 $M2 $M3 $M4 $TOK 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do [ -s "$T/cap.port" ] && break; sleep 0.05; done
 write_conf "[cloud]" "mode = captions" "url = wss://localhost:$(cat "$T/cap.port")/v1/realtime?intent=transcription" \
     "ca_file = $T/ca/ca.pem" "api_key_file = $T/token" "captions_file = $T/captions.txt"

@@ -12,7 +12,7 @@ printf 'test-token\n' > "$T/token"; chmod 600 "$T/token"
 $PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
     --token test-token --answer-wav "$T/answer.wav" --log "$T/mock.jsonl" --log-out --ready-file "$T/port" > "$T/mock.out" 2>&1 &
 MOCK=$!
-trap 'kill $MOCK 2>/dev/null; cleanup' EXIT
+trap 'kill $MOCK 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 [ -s "$T/port" ] || fail "mock did not start"
 make_scene 14

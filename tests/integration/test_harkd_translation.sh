@@ -11,7 +11,7 @@ $PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --k
     --token test-token --log "$T/tr.jsonl" --ready-file "$T/tr.port" \
     --script <(echo '{"transcript":"Hallo zusammen. Wie spät ist es? Danke.","translation_lag_ms":400}') > "$T/tr.out" 2>&1 &
 M=$!
-trap 'kill $M 2>/dev/null; cleanup' EXIT
+trap 'kill $M 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do [ -s "$T/tr.port" ] && break; sleep 0.05; done
 make_scene 8
 write_conf "[cloud]" "mode = translation" "target_language = de" \

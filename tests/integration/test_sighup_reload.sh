@@ -9,7 +9,7 @@ printf 'test-token\n' > "$T/token"; chmod 600 "$T/token"
 $PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
     --token test-token --log "$T/mock.jsonl" --ready-file "$T/port" > "$T/mock.out" 2>&1 &
 MOCK=$!
-trap 'kill $MOCK 2>/dev/null; cleanup' EXIT
+trap 'kill $MOCK 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 make_scene 14
 cloud=("[cloud]" "mode = conversation" "url = wss://localhost:$(cat "$T/port")/v1/realtime?model=gpt-realtime-2"
