@@ -172,6 +172,15 @@ static void on_listening(struct appliance *a, enum app_event ev, uint64_t now)
     case AEV_CTRL_SLEEP:
         drop_turn(a, "harkctl sleep");
         break;
+    case AEV_ANSWER_STARTED:
+        /* Server-side turn detection: the service ended the turn and
+         * answers. The gate stays open (full duplex: the service hears a
+         * barge-in itself). */
+        if (!a->cfg.local_turns) {
+            a->n.turns++;
+            set_state(a, APP_SPEAKING, NO_DEADLINE, "answer (server turn detection)");
+        }
+        break;
     default:
         break;
     }
@@ -220,7 +229,12 @@ static void on_speaking(struct appliance *a, enum app_event ev, uint64_t now)
         break;
     case AEV_ANSWER_DONE:
         a->n.answers++;
-        set_state(a, APP_FOLLOWUP, after(now, a->cfg.followup_ms), "answer played");
+        if (!a->cfg.local_turns) {        /* server turns: keep listening, gate open */
+            a->heard_speech = false;
+            set_state(a, APP_LISTENING, after(now, a->cfg.listen_timeout_ms), "answer played; listening on");
+        } else {
+            set_state(a, APP_FOLLOWUP, after(now, a->cfg.followup_ms), "answer played");
+        }
         break;
     default:
         break;
@@ -242,6 +256,9 @@ static void enter_mute(struct appliance *a, const char *why)
     if (a->state == APP_SPEAKING || a->state == APP_THINKING)
         interrupt(a);
     gate(a, false);
+    /* What the service already has of an unfinished turn is dropped too. */
+    if (a->state == APP_LISTENING && a->ops.cancel_turn)
+        a->ops.cancel_turn(a->ops.ctx);
     set_state(a, APP_MUTED, NO_DEADLINE, why);
 }
 
@@ -332,6 +349,10 @@ void app_event(struct appliance *a, enum app_event ev, uint64_t now)
     default:
         break;
     }
+    /* Push-to-talk: holding the button is talking, not a long press. */
+    if (ev == AEV_BUTTON_LONG && a->cfg.button_mode == APP_BUTTON_PUSH && a->state != APP_IDLE &&
+        a->state != APP_MUTED)
+        return;
     if (gesture_is(a, ev, APP_GESTURE_MUTE)) {
         if (a->state == APP_MUTED)
             leave_mute(a, app_event_name(ev));

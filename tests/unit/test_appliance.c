@@ -204,7 +204,7 @@ static void test_mute_blocks_everything(void **state)
     app_event(a, AEV_BUTTON_PRESS, 100);
     app_event(a, AEV_BUTTON_RELEASE, 1000);
     app_event(a, AEV_BUTTON_LONG, 1000);            /* long press = mute */
-    EXPECT(a, "gate:closed [muted] ");
+    EXPECT(a, "gate:closed clear [muted] ");     /* the unfinished turn is dropped */
     app_event(a, AEV_WAKE_WORD, 2000);
     app_event(a, AEV_CTRL_WAKE, 2100);
     app_event(a, AEV_BUTTON_TAP, 2200);
@@ -257,6 +257,49 @@ static void test_captions_turns_need_no_answer(void **state)
     app_destroy(a);
 }
 
+static void test_push_mode_long_hold_is_talk_not_mute(void **state)
+{
+    struct app_cfg c = cfg_default();
+    c.button_mode = APP_BUTTON_PUSH;
+    struct appliance *a = make(c, true);
+    (void)state;
+    app_event(a, AEV_BUTTON_PRESS, 0);
+    app_event(a, AEV_BUTTON_LONG, 800);             /* still holding: talking */
+    EXPECT(a, "gate:open earcon:wake [listening] ");
+    app_event(a, AEV_BUTTON_RELEASE, 3000);
+    EXPECT(a, "gate:closed end-turn earcon:end_of_turn [thinking] ");
+    app_destroy(a);
+}
+
+static void test_mute_while_listening_clears_the_turn(void **state)
+{
+    struct appliance *a = make(cfg_default(), true);
+    (void)state;
+    app_event(a, AEV_CTRL_WAKE, 0);
+    trace[0] = '\0';
+    app_event(a, AEV_MUTE, 500);
+    EXPECT(a, "gate:closed clear [muted] ");
+    app_destroy(a);
+}
+
+static void test_server_turns(void **state)
+{
+    struct app_cfg c = cfg_default();
+    c.local_turns = false;
+    struct appliance *a = make(c, true);
+    (void)state;
+    app_event(a, AEV_WAKE_WORD, 0);
+    app_event(a, AEV_SPEECH_END, 1500);             /* local VAD does not end the turn */
+    EXPECT(a, "gate:open earcon:wake [listening] ");
+    app_event(a, AEV_ANSWER_STARTED, 2000);         /* the service did */
+    EXPECT(a, "[speaking] ");
+    app_event(a, AEV_ANSWER_DONE, 4000);
+    EXPECT(a, "[listening] ");
+    app_tick(a, 4000 + 5000);                       /* quiet after the answer */
+    EXPECT(a, "gate:closed clear [idle] ");
+    app_destroy(a);
+}
+
 static void test_device_error_and_sleep(void **state)
 {
     struct appliance *a = make(cfg_default(), true);
@@ -285,6 +328,9 @@ int main(void)
         cmocka_unit_test(test_mute_blocks_everything),
         cmocka_unit_test(test_offline),
         cmocka_unit_test(test_captions_turns_need_no_answer),
+        cmocka_unit_test(test_push_mode_long_hold_is_talk_not_mute),
+        cmocka_unit_test(test_mute_while_listening_clears_the_turn),
+        cmocka_unit_test(test_server_turns),
         cmocka_unit_test(test_device_error_and_sleep),
     };
     return cmocka_run_group_tests_name("appliance", tests, NULL, NULL);
