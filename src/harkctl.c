@@ -28,8 +28,13 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: harkctl [-s SOCKET] COMMAND [ARGS...]\n"
                "  -s SOCKET   control socket (default $HARK_CTRL_SOCKET or /run/hark/ctrl.sock)\n"
-               "commands: ping, status, version; with a cloud session: wake, sleep, end-turn,\n"
-               "  interrupt, transcript [SINCE], transcript -f (follow: print new lines as they come)\n");
+               "commands:\n"
+               "  ping, version, status, metrics      health, state, levels, talker direction, latencies\n"
+               "  wake, sleep, end-turn, interrupt    start, drop or end a turn; stop the answer\n"
+               "  press, release                      the button (the same gestures as the real one)\n"
+               "  mute, unmute                        microphone privacy mute\n"
+               "  volume [0..100]                     answer volume, get or set\n"
+               "  transcript [SINCE], transcript -f   captions / transcripts; -f follows new lines\n");
 }
 
 /* One request, the whole reply into buf (NUL-terminated). 0, or 1 with a

@@ -91,6 +91,7 @@ struct harkd {
     int req_mute;                     /* lws thread -> main: 1 mute, 2 unmute (atomic) */
     const char *config_path, *board_override;
     bool log_level_forced;            /* --log-level given: SIGHUP keeps it */
+    bool log_target_forced;           /* --log-target given: likewise */
     /* Latency metrics (main thread). */
     struct latency_hist m_wake_to_sent, m_turn_to_answer, m_press_to_silence;
     uint64_t seen_gate_ns, t_turn_end_ns, t_interrupt_ns;
@@ -215,6 +216,8 @@ static int audio_start(struct harkd *h)
     }
     h->audio_up = true;
     h->open_failures = 0;
+    if (h->app)
+        app_event(h->app, AEV_DEVICE_OK, mono_ms());
     log_info("audio running: capture %s %u ch %s %u Hz period %u buffer %u; playback %s %u ch %s %u Hz period %u buffer %u; reference %s",
              b->capture.device, b->capture.channels, sample_format_name(b->capture.format),
              b->capture.rate, audio_capture_pcm(h->cap)->period_frames,
@@ -226,6 +229,8 @@ static int audio_start(struct harkd *h)
 
 out_err:
     audio_free(h);
+    if (h->app && app_get_state(h->app) != APP_ERROR)
+        app_event(h->app, AEV_DEVICE_ERROR, mono_ms());
     if (h->open_failures++ % 15 == 0)
         log_error("%s; retrying every %d s", err, AUDIO_RETRY_MS / 1000);
     return -EIO;
@@ -467,6 +472,15 @@ static void op_gate(void *ctx, bool open)
 {
     struct harkd *h = ctx;
 
+    if (open) {
+        /* Marks for "the answer started" with server-side turn detection. */
+        struct cloud_status cs;
+        h->play_mark = h->play ? audio_playback_audio_frames(h->play) : 0;
+        if (h->cloud) {
+            cloud_client_get_status(h->cloud, &cs);
+            h->resp_mark = cs.responses;
+        }
+    }
     if (h->cloud)
         cloud_client_set_gate(h->cloud, open);
     log_info(open ? "gate open: streaming to the cloud" : "gate closed");
@@ -674,7 +688,9 @@ static void app_tick_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
             latency_add(&h->m_wake_to_sent, (double)(cs.first_sent_ns - cs.gate_open_ns) / 1e6);
         }
         st = app_get_state(h->app);
-        if (st == APP_THINKING && h->play && audio_playback_audio_frames(h->play) > h->play_mark) {
+        bool server_turns = h->cfg.cloud.turn_detection != CLOUD_TURNS_LOCAL;
+        if ((st == APP_THINKING || (st == APP_LISTENING && server_turns)) && h->play &&
+            audio_playback_audio_frames(h->play) > h->play_mark) {
             uint64_t s0 = audio_playback_last_stream_start_ns(h->play);
             if (h->t_turn_end_ns && s0 > h->t_turn_end_ns)
                 latency_add(&h->m_turn_to_answer, (double)(s0 - h->t_turn_end_ns) / 1e6);
@@ -806,6 +822,18 @@ static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
     else if (strcmp(line, "status") == 0 && (js = status_json(h))) {
         n = snprintf(out, outlen, "%s\n", js);
         cJSON_free(js);
+    } else if (!strcmp(line, "volume") || !strncmp(line, "volume ", 7)) {
+        char *end;
+        long v = line[6] ? strtol(line + 7, &end, 10) : -1;
+        if (line[6] && (*end || v < 0 || v > 100))
+            n = snprintf(out, outlen, "{\"error\":\"usage: volume [0..100]\"}\n");
+        else {
+            if (v >= 0) {
+                (void)lt_set_volume(h, (unsigned)v);
+                log_info("volume %ld %% (harkctl)", v);
+            }
+            n = snprintf(out, outlen, "{\"volume\":%u}\n", lt_get_volume(h));
+        }
     } else if (!strcmp(line, "metrics")) {
         cJSON *m = metrics_json(h);
         js = cJSON_PrintUnformatted(m);
@@ -818,7 +846,7 @@ static size_t ctrl_cb(const char *line, char *out, size_t outlen, void *ctx)
         cJSON_free(js);
     } else
         n = snprintf(out, outlen, "{\"error\":\"unknown command\",\"commands\":[\"ping\",\"status\",\"metrics\",\"version\","
-                     "\"wake\",\"sleep\",\"end-turn\",\"interrupt\",\"mute\",\"unmute\",\"press\",\"release\"%s]}\n", h->cloud ? ",\"transcript\"" : "");
+                     "\"wake\",\"sleep\",\"end-turn\",\"interrupt\",\"mute\",\"unmute\",\"press\",\"release\",\"volume\"%s]}\n", h->cloud ? ",\"transcript\"" : "");
     return n < 0 ? 0 : (size_t)n >= outlen ? outlen - 1 : (size_t)n;
 }
 
@@ -946,6 +974,8 @@ static void reload_config(struct harkd *h)
     snprintf(nc.sounds_dir, sizeof(nc.sounds_dir), "%s", h->cfg.sounds_dir);
     if (h->log_level_forced)
         nc.log_level = h->cfg.log_level;
+    if (h->log_target_forced)
+        nc.log_target = h->cfg.log_target;
     log_setup("harkd", nc.log_level, nc.log_target);
     if (nc.volume != h->cfg.volume)
         (void)lt_set_volume(h, nc.volume);
@@ -961,6 +991,7 @@ static void reload_config(struct harkd *h)
     log_info("SIGHUP: cloud or audio-processing settings changed: restarting the session and the audio threads");
     audio_stop(h);
     audio_free(h);
+    bool was_muted = h->app && app_get_state(h->app) == APP_MUTED;
     cloud_client_destroy(h->cloud);
     h->cloud = NULL;
     app_destroy(h->app);
@@ -973,6 +1004,8 @@ static void reload_config(struct harkd *h)
         eloop_quit(h->loop);
         return;
     }
+    if (was_muted)                    /* a reload never unmutes the microphones */
+        app_event(h->app, AEV_MUTE, mono_ms());
     (void)audio_start(h);
     log_info("SIGHUP: configuration reloaded");
 }
@@ -1108,6 +1141,7 @@ int main(int argc, char **argv)
     h->config_path = config_path;
     h->board_override = board;
     h->log_level_forced = level_arg != NULL;
+    h->log_target_forced = target_arg != NULL;
     r = config_load(config_path, board, &h->cfg, &diag);
     if (r < 0) {
         print_diag(&diag);

@@ -25,6 +25,9 @@ wait_state() { for _ in $(seq 100); do [ "$(state)" = "$1" ] && return 0; sleep 
 wait_state idle
 sleep 1
 [ "$(appends)" = 0 ] || fail "audio sent while idle"
+[ "$("$BIN/harkctl" volume 35)" = '{"volume":35}' ] || fail "volume set"
+[ "$("$BIN/harkctl" volume)" = '{"volume":35}' ] || fail "volume get"
+"$BIN/harkctl" volume 101 > /dev/null && fail "volume 101 accepted"
 # 1. tap: listening; tap again: thinking -> speaking
 ctl press; ctl release
 wait_state listening

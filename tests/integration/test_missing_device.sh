@@ -9,6 +9,7 @@ start_harkd
 sleep 2.5
 "$BIN/harkctl" status > "$T/status.json" || fail "no status while the device is missing"
 [ "$(json "$T/status.json" 'j["audio"]')" = down ] || fail "audio should be down"
+[ "$(json "$T/status.json" 'j["state"]')" = error ] || fail "state should be error while the device is missing"
 stop_harkd
 grep -q "ALSA hark_no_such_capture: cannot open capture device" "$T/harkd.log" || fail "no clear error naming the device"
 grep -q "retrying every 2 s" "$T/harkd.log" || fail "no retry notice"
