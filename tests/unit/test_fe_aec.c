@@ -369,7 +369,7 @@ static void check_double_talk(enum fe_aec_res res, double *att_db, double *dt_sh
         double best = 0;
         for (unsigned l = lat; l < lat + 400; l++) {
             double a = 0, b = 0;
-            for (long i = start + FS / 2; i < n - 3 * HOP; i++) {
+            for (long i = start + FS / 2; i < n - 3 * HOP && i + (long) l < n; i++) {
                 a += (double) near[i] * near[i];
                 b += (double) near[i] * out[i + l];
             }
