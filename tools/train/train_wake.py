@@ -1,0 +1,459 @@
+#!/usr/bin/python3
+"""train_wake.py - train a streaming wake-word model on a corpus made by
+gen_wake_corpus.py and export it as a .hkm file for src/wake.c.
+
+Model (the layers src/nn_model.c runs, one 10 ms log-mel frame at a time):
+  norm(40) -> conv1d 40->C k=5 -> relu -> 5 x [conv1d C->C k=3, dilation
+  2,4,8,16,32 -> relu] -> dense C->1 -> sigmoid
+All convolutions are causal, so the receptive field is finite (129 frames,
+1.29 s) and a frame's output depends only on the last 1.29 s of audio: the
+model has no recurrent state that could drift over hours of streaming, and a
+2.4 s training window reproduces the streaming output exactly at its last 112
+frames (the only ones scored).
+
+Targets per frame: 1 for the 12 frames (120 ms) starting at the frame where
+the phrase ends, 0 for frames more than 200 ms before the end (the phrase is
+incomplete there: "hey no..."), not scored in between and after. Confusable
+phrases, unrelated speech and noise are 0 everywhere.
+
+Augmentation (fresh draws per copy, from --seed): a synthetic room (80 %),
+one of 8 noise kinds at -5..30 dB SNR, speech level -45..-12 dBFS, unrelated
+speech before the phrase (30 %), plus windows cut from a long stream of
+augmented training negatives (--neg-stream-minutes). Then hard negatives: the model is run
+over a long stream of augmented training negatives and the windows that
+score highest are added before a second round of training.
+
+The threshold is chosen on the VALIDATION streams (other voices and noise
+realisations than training): the smallest threshold such that no threshold
+above it gives a false accept on the validation negative stream or accepts
+more than --max-conf of the validation confusables. It is stored in the
+model's metadata with the smoothing length and refractory period.
+
+Usage (the committed models/hey_nova.hkm: 12 min on 2 shared cores):
+  nice /usr/bin/python3 tools/train/train_wake.py --data build/wake-data/hey_nova \
+      --out models/hey_nova.hkm --seed 3
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from multiprocessing import Pool
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_wake_corpus as corpus  # noqa: E402
+from harkml import export, features  # noqa: E402
+
+SR = 16000
+HOP = 160
+T = 240            # frames per training window (2.4 s)
+POS_FRAMES = 12    # frames labelled 1 from the phrase end
+PRE_IGNORE = 20    # frames before the end not scored
+MASK_FROM = 128    # frames before this are not scored (receptive field not yet filled)
+DILATIONS = (2, 4, 8, 16, 32)
+RF = 1 + 4 + 2 * sum(DILATIONS)
+
+# ------------------------------------------------------------------ model
+
+
+class WakeNet(nn.Module):
+    def __init__(self, ch=48, n_in=40):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_in))
+        self.register_buffer("scale", torch.ones(n_in))
+        self.convs = nn.ModuleList([nn.Conv1d(n_in, ch, 5)])
+        self.dil = [1]
+        for d in DILATIONS:
+            self.convs.append(nn.Conv1d(ch, ch, 3, dilation=d))
+            self.dil.append(d)
+        self.out = nn.Linear(ch, 1)
+
+    def forward(self, x):
+        """x: (B, T, 40) log-mels -> (B, T) logits."""
+        h = ((x - self.mean) * self.scale).transpose(1, 2)
+        for conv, d in zip(self.convs, self.dil):
+            k = conv.kernel_size[0]
+            h = F.relu(conv(F.pad(h, ((k - 1) * d, 0))))
+        return self.out(h.transpose(1, 2)).squeeze(-1)
+
+    def hkm_layers(self):
+        L = [{"type": "norm", "mean": self.mean.numpy(), "scale": self.scale.numpy()}]
+        for conv, d in zip(self.convs, self.dil):
+            L.append({"type": "conv1d", "weight": conv.weight.detach().numpy(),
+                      "bias": conv.bias.detach().numpy(), "dilation": d, "groups": 1})
+            L.append({"type": "act", "act": "relu", "n": conv.out_channels})
+        L.append({"type": "dense", "weight": self.out.weight.detach().numpy(),
+                  "bias": self.out.bias.detach().numpy()})
+        L.append({"type": "act", "act": "sigmoid", "n": 1})
+        return L
+
+
+# ------------------------------------------------------------ examples
+
+_G = {}
+
+
+def _init_worker(data):
+    rows = corpus.load_manifest(data)
+    _G["clips"] = {}
+    for lab in ("pos", "conf", "unrel"):
+        sel = [r for r in rows if r["split"] == "train" and r["label"] == lab]
+        _G["clips"][lab] = [(corpus.load_clip(data, r), r["start"], r["end"]) for r in sel]
+    _G["noises"] = corpus.load_noises(data, "train")
+    _G["nkinds"] = sorted(_G["noises"])
+    _G["rirs"] = corpus.load_rirs(data, "train")
+
+
+def _augment_place(buf, clip, end_at, h, gain):
+    """Reverberate clip and add it into buf so that clip sample index
+    end_at[1] lands at buffer index end_at[0] (may hang over either edge)."""
+    y = corpus.reverb(clip, h) * gain
+    off = end_at[0] - end_at[1]
+    a, b = max(0, off), min(len(buf), off + len(y))
+    if b > a:
+        buf[a:b] += y[a - off:b - off]
+
+
+def make_example(args):
+    """One (features (T,40) float16, labels (T,) int8: 1/0/-1 ignore)."""
+    kind, idx, seed = args
+    rng = np.random.default_rng(seed)
+    n = T * HOP
+    buf = np.zeros(n, np.float32)
+    lab = np.full(T, -1, np.int8)
+    lab[MASK_FROM:] = 0
+    h = None if rng.random() < 0.2 else _G["rirs"][int(rng.integers(len(_G["rirs"])))][0]
+    level = 10 ** (rng.uniform(-45, -12) / 20)
+    speech_ref = level
+    if kind in ("pos", "conf"):
+        clip, s, e = _G["clips"][kind][idx]
+        gain = level / (corpus.active_rms(clip) + 1e-9)
+        if kind == "pos":
+            # the phrase end lands at frame pe (sometimes beyond the window:
+            # then only its beginning is heard and the target stays 0)
+            pe = int(rng.integers(MASK_FROM + 22, T + 10)) if rng.random() < 0.85 else \
+                int(rng.integers(T, T + 60))
+        else:
+            pe = int(rng.integers(MASK_FROM + 10, T + 30))
+        end_sample = pe * HOP + int(rng.integers(0, HOP))
+        _augment_place(buf, clip, (end_sample, e), h, gain)
+        if rng.random() < 0.3:   # other speech just before
+            u, us, ue = _G["clips"]["unrel"][int(rng.integers(len(_G["clips"]["unrel"])))]
+            start_sample = end_sample - (e - s)
+            gap = int(rng.uniform(0.1, 0.6) * SR)
+            g2 = level * 10 ** (rng.uniform(-6, 6) / 20) / (corpus.active_rms(u) + 1e-9)
+            _augment_place(buf, u, (start_sample - gap, ue), h, g2)
+        if kind == "pos":
+            t_end = (end_sample + 1 + HOP - 1) // HOP - 1
+            lab[max(0, t_end - PRE_IGNORE):] = -1
+            lab[t_end:min(T, t_end + POS_FRAMES)] = 1
+            lab[:MASK_FROM] = -1
+    elif kind == "unrel":
+        clip, s, e = _G["clips"]["unrel"][idx]
+        gain = level / (corpus.active_rms(clip) + 1e-9)
+        pos = int(rng.integers(n // 3, n + max(1, len(clip) // 2)))
+        _augment_place(buf, clip, (pos, len(clip) - 1), h, gain)
+    # noise (also the whole example for kind == "noise")
+    nk = _G["nkinds"][int(rng.integers(len(_G["nkinds"])))]
+    nz = corpus.noise_slice(_G["noises"][nk], n, rng)
+    snr = rng.uniform(-5, 30) if kind != "noise" else rng.uniform(-10, 20)
+    if rng.random() < 0.1 and kind != "noise":
+        snr = 60
+    buf += nz * (speech_ref / (corpus.rms(nz) + 1e-12) * 10 ** (-snr / 20))
+    np.clip(buf, -1, 1, out=buf)
+    return features.logmel(buf).astype(np.float16), lab
+
+
+def build_set(data, plan, jobs):
+    """plan: list of (kind, idx, seed)."""
+    with Pool(jobs, initializer=_init_worker, initargs=(data,)) as pool:
+        res = pool.map(make_example, plan, chunksize=64)
+    X = np.stack([r[0] for r in res])
+    Y = np.stack([r[1] for r in res])
+    return X, Y
+
+
+# ---------------------------------------------------------- streams
+
+def score_stream(model, feats, chunk=60000):
+    """Posteriors for a long (N, 40) feature array, chunked with RF overlap
+    (exactly the streaming result)."""
+    out = np.zeros(len(feats), np.float32)
+    with torch.no_grad():
+        for a in range(0, len(feats), chunk):
+            lo = max(0, a - RF)
+            x = torch.from_numpy(np.ascontiguousarray(feats[lo:a + chunk], dtype=np.float32))[None]
+            p = torch.sigmoid(model(x))[0].numpy()
+            out[a:a + chunk] = p[a - lo:]
+    return out
+
+
+def detect(post, thr, smooth, refractory):
+    """Mirror of src/wake.c's decision: moving average over `smooth` frames,
+    fire when >= thr outside the refractory period. Returns frame indices and
+    the smoothed score at each."""
+    c = np.cumsum(np.concatenate([[0.0], post.astype(np.float64)]))
+    idx = np.arange(len(post))
+    lo = np.maximum(0, idx + 1 - smooth)
+    sm = (c[idx + 1] - c[lo]) / smooth   # zeros before the start count as 0
+    cand = np.nonzero(sm >= thr)[0]
+    cand = cand[cand >= RF]       # src/wake.c: nothing fires in the first rf frames
+    dets = []
+    last = -10 ** 9
+    for t in cand:
+        if t - last >= refractory:
+            dets.append(t)
+            last = t
+    return np.array(dets, dtype=np.int64), sm
+
+
+def events_hit(dets_s, events, before=0.3, after=1.0):
+    """Per event: delay (s) of the first detection in [start-before,
+    end+after], or None."""
+    out = []
+    j = 0
+    for ev in events:
+        lo, hi = ev["start_s"] - before, ev["end_s"] + after
+        while j < len(dets_s) and dets_s[j] < lo:
+            j += 1
+        out.append(dets_s[j] - ev["end_s"] if j < len(dets_s) and dets_s[j] <= hi else None)
+    return out
+
+
+def load_stream(data, name):
+    import csv
+    wav = os.path.join(data, "streams", name + ".wav")
+    x = features.read_wav16k(wav)
+    with open(wav[:-4] + ".csv") as f:
+        ev = list(csv.DictReader(f))
+    for e in ev:
+        e["start_s"] = float(e["start_s"])
+        e["end_s"] = float(e["end_s"])
+    return features.logmel(x), ev, len(x) / SR
+
+
+def sweep(post_pos, ev_pos, post_conf, ev_conf, post_neg, neg_hours, smooth, refr, thrs):
+    rows = []
+    for thr in thrs:
+        d, _ = detect(post_pos, thr, smooth, refr)
+        hits = events_hit(d * HOP / SR + HOP / SR, ev_pos)
+        miss = sum(h is None for h in hits) / len(hits)
+        delays = [h for h in hits if h is not None]
+        d, _ = detect(post_conf, thr, smooth, refr)
+        conf = sum(h is not None for h in events_hit(d * HOP / SR + HOP / SR, ev_conf)) / len(ev_conf)
+        d, _ = detect(post_neg, thr, smooth, refr)
+        rows.append(dict(thr=round(float(thr), 3), miss=miss, fa=len(d), fa_h=len(d) / neg_hours,
+                         conf=conf, delay_med=float(np.median(delays)) if delays else None))
+    return rows
+
+
+# ------------------------------------------------------------------ main
+
+def load_hkm(model, path):
+    layers, _ = export.read(path)
+    convs = [L for L in layers if L["type"] == "conv1d"]
+    dense = [L for L in layers if L["type"] == "dense"][0]
+    norm = layers[0]
+    with torch.no_grad():
+        model.mean.copy_(torch.from_numpy(norm["mean"]))
+        model.scale.copy_(torch.from_numpy(norm["scale"]))
+        for c, L in zip(model.convs, convs):
+            c.weight.copy_(torch.from_numpy(L["weight"]))
+            c.bias.copy_(torch.from_numpy(L["bias"]))
+        model.out.weight.copy_(torch.from_numpy(dense["weight"]))
+        model.out.bias.copy_(torch.from_numpy(dense["bias"]))
+
+
+def stream_windows(a, rows, minutes, seed):
+    """Windows (hop 100 frames) of a stream of augmented training negatives."""
+    ev = [(corpus.load_clip(a.data, r), r["start"], r["end"], r) for r in rows
+          if r["split"] == "train" and r["label"] in ("unrel", "conf")]
+    rng = np.random.default_rng(seed)
+    tmp = os.path.join(a.data, "streams", "train_negwin.wav")
+    corpus.build_stream(tmp, ev, corpus.load_noises(a.data, "train"), corpus.load_rirs(a.data, "train"),
+                        rng, total_s=minutes * 60, lead=(0.2, 1.5), tail=(0.0, 0.5))
+    f = features.logmel(features.read_wav16k(tmp)).astype(np.float16)
+    starts = range(0, len(f) - T, 100)
+    X = np.stack([f[s:s + T] for s in starts])
+    Y = np.zeros((len(X), T), np.int8)
+    Y[:, :MASK_FROM] = -1
+    return X, Y
+
+
+def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0):
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    n = len(X)
+    steps = epochs * ((n + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    Yt = torch.from_numpy(Y.astype(np.int64))
+    for ep in range(epochs):
+        perm = rng.permutation(n)
+        tot = cnt = 0.0
+        model.train()
+        for a in range(0, n, batch):
+            bi = perm[a:a + batch]
+            x = torch.from_numpy(X[bi].astype(np.float32))
+            y = Yt[bi]
+            logit = model(x)
+            m = y >= 0
+            tgt = (y == 1).float()
+            w = torch.where(y == 1, torch.tensor(pos_weight), torch.tensor(1.0))
+            loss = (F.binary_cross_entropy_with_logits(logit, tgt, reduction="none") * w)[m].mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot += float(loss) * len(bi)
+            cnt += len(bi)
+        log("epoch %d/%d loss %.4f" % (ep + 1, epochs, tot / cnt))
+    model.eval()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="corpus folder from gen_wake_corpus.py")
+    ap.add_argument("--out", required=True, help="model file (.hkm)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--channels", type=int, default=48)
+    ap.add_argument("--pos-copies", type=int, default=3)
+    ap.add_argument("--neg-copies", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--mine-epochs", type=int, default=5)
+    ap.add_argument("--mine-minutes", type=float, default=40)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--smooth", type=int, default=5, help="moving-average frames")
+    ap.add_argument("--refractory-ms", type=int, default=1500)
+    ap.add_argument("--max-conf", type=float, default=0.04,
+                    help="confusable accept rate allowed on validation")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--pos-weight", type=float, default=2.0)
+    ap.add_argument("--init", help="start from this .hkm (same architecture) instead of random weights")
+    ap.add_argument("--neg-stream-minutes", type=float, default=150,
+                    help="add windows (hop 1 s) of a stream of augmented training negatives")
+    ap.add_argument("--report", help="write the validation sweep and timings here (json)")
+    a = ap.parse_args()
+    t0 = time.time()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.jobs)
+    rng = np.random.default_rng(a.seed)
+
+    def log(msg):
+        print("[%6.1f s] %s" % (time.time() - t0, msg), flush=True)
+
+    with open(os.path.join(a.data, "corpus.json")) as f:
+        phrase = json.load(f)["phrase"]
+    rows = corpus.load_manifest(a.data)
+    n = {lab: sum(1 for r in rows if r["split"] == "train" and r["label"] == lab)
+         for lab in ("pos", "conf", "unrel")}
+    plan = []
+    for lab, copies in (("pos", a.pos_copies), ("conf", a.neg_copies), ("unrel", a.neg_copies)):
+        for c in range(copies):
+            for i in range(n[lab]):
+                plan.append((lab, i, int(rng.integers(1 << 31))))
+    for i in range(n["unrel"]):
+        plan.append(("noise", 0, int(rng.integers(1 << 31))))
+    key = "%d_%d_%d_%d" % (a.seed, a.pos_copies, a.neg_copies, len(plan))
+    cache = os.path.join(a.data, "train_windows_%s.npz" % key)
+    if os.path.exists(cache):
+        z = np.load(cache)
+        X, Y = z["X"], z["Y"]
+        log("training windows from %s" % cache)
+    else:
+        X, Y = build_set(a.data, plan, a.jobs)
+        np.savez(cache, X=X, Y=Y)
+    log("training set: %d windows (%d pos, %d conf, %d unrel, %d noise), %d positive frames"
+        % (len(X), n["pos"] * a.pos_copies, n["conf"] * a.neg_copies,
+           n["unrel"] * a.neg_copies, n["unrel"], int((Y == 1).sum())))
+
+    model = WakeNet(a.channels)
+    Xf = X[:, MASK_FROM:].astype(np.float32).reshape(-1, 40)
+    model.mean.copy_(torch.from_numpy(Xf.mean(0)))
+    model.scale.copy_(torch.from_numpy(1.0 / (Xf.std(0) + 1e-3)))  # replaced by --init
+    del Xf
+    log("model: %d parameters, receptive field %d frames" %
+        (sum(p.numel() for p in model.parameters()), RF))
+    if a.init:
+        load_hkm(model, a.init)
+        log("initialised from %s" % a.init)
+    if a.neg_stream_minutes > 0:
+        sx, sy = stream_windows(a, rows, a.neg_stream_minutes, a.seed + 29)
+        X = np.concatenate([X, sx])
+        Y = np.concatenate([Y, sy])
+        log("negative stream: %.0f min -> %d windows" % (a.neg_stream_minutes, len(sx)))
+    train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight)
+
+    if a.mine_minutes > 0 and a.mine_epochs > 0:
+        # Hard negatives: a long stream of augmented training negatives.
+        ev = [(corpus.load_clip(a.data, r), r["start"], r["end"], r) for r in rows
+              if r["split"] == "train" and r["label"] in ("unrel", "conf")]
+        mrng = np.random.default_rng(a.seed + 17)
+        noises = corpus.load_noises(a.data, "train")
+        rirs = corpus.load_rirs(a.data, "train")
+        tmp = os.path.join(a.data, "streams", "train_mine.wav")
+        corpus.build_stream(tmp, ev, noises, rirs, mrng, total_s=a.mine_minutes * 60,
+                            lead=(0.2, 1.5), tail=(0.0, 0.5))
+        sx = features.read_wav16k(tmp)
+        sfeat = features.logmel(sx)
+        post = score_stream(model, sfeat)
+        order = np.argsort(-post)
+        picked = []
+        for t in order:
+            if post[t] < 0.1 or len(picked) >= len(X) // 6:
+                break
+            if t < T or any(abs(t - p) < 50 for p in picked[-200:]):
+                continue
+            picked.append(int(t))
+        log("mining: %.0f min stream, %d frames > 0.5, %d hard windows"
+            % (len(sx) / SR / 60, int((post > 0.5).sum()), len(picked)))
+        if picked:
+            hx = []
+            for t in picked:
+                end = min(len(sfeat), t + 1 + int(mrng.integers(0, 40)))
+                hx.append(sfeat[end - T:end].astype(np.float16))
+            hy = np.full((len(hx), T), 0, np.int8)
+            hy[:, :MASK_FROM] = -1
+            X = np.concatenate([X, np.stack(hx)])
+            Y = np.concatenate([Y, hy])
+            train_epochs(model, X, Y, a.mine_epochs, a.lr / 3, a.batch, rng, log, a.pos_weight)
+    t_train = time.time() - t0
+
+    # Threshold on validation.
+    fp, ep_, _ = load_stream(a.data, "val_pos")
+    fc, ec, _ = load_stream(a.data, "val_conf")
+    fn, _, neg_s = load_stream(a.data, "val_neg")
+    pp, pc, pn = score_stream(model, fp), score_stream(model, fc), score_stream(model, fn)
+    refr = a.refractory_ms // 10
+    thrs = np.round(np.arange(0.05, 0.996, 0.01), 3)
+    sw = sweep(pp, ep_, pc, ec, pn, neg_s / 3600, a.smooth, refr, thrs)
+    ok = [r["fa"] == 0 and r["conf"] <= a.max_conf for r in sw]
+    chosen = None
+    for i in range(len(sw)):
+        if all(ok[i:]):
+            chosen = sw[i]
+            break
+    if chosen is None:
+        chosen = sw[-1]
+    log("validation (%.0f min negatives): threshold %.2f -> miss %.1f %%, FA %d, confusables %.1f %%, "
+        "median delay %s s" % (neg_s / 60, chosen["thr"], 100 * chosen["miss"], chosen["fa"],
+                                100 * chosen["conf"], chosen["delay_med"]))
+    meta = export.meta_string({"phrase": phrase, "threshold": "%.2f" % chosen["thr"],
+                               "smooth": a.smooth, "refractory_ms": a.refractory_ms,
+                               "rf": RF, "seed": a.seed})
+    size = export.write(a.out, model.hkm_layers(), "wake", phrase.replace(" ", "_"), meta)
+    log("wrote %s (%d bytes): %s" % (a.out, size, meta))
+    if a.report:
+        with open(a.report, "w") as f:
+            json.dump({"phrase": phrase, "chosen": chosen, "sweep": sw, "train_s": round(t_train, 1),
+                       "total_s": round(time.time() - t0, 1), "windows": len(X),
+                       "params": int(sum(p.numel() for p in model.parameters())),
+                       "args": vars(a)}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
