@@ -213,6 +213,8 @@ rootfs: $(PROGRAMS)
 	cp -a rootfs/. $(ROOTFS)/
 	rm -f $(ROOTFS)/README.md
 	install -m 0755 $(PROGRAMS) $(ROOTFS)/usr/bin/
+	install -d $(ROOTFS)/usr/share/hark/models
+	install -m 0644 models/vad.hkm models/hey_nova.hkm $(ROOTFS)/usr/share/hark/models/
 	$(CROSS_COMPILE)strip $(ROOTFS)/usr/bin/harkd $(ROOTFS)/usr/bin/harkctl
 	install -m 0644 board/$(BOARD)/board.conf $(ROOTFS)/etc/hark/board.conf
 	install -m 0644 board/$(BOARD)/asound.conf $(ROOTFS)/etc/asound.conf

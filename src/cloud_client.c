@@ -604,6 +604,11 @@ void cloud_client_tick(struct cloud_client *c)
     ws_client_wake(c->ws);
 }
 
+bool cloud_client_gate_is_open(struct cloud_client *c)
+{
+    return atomic_load_explicit(&c->gate, memory_order_acquire);
+}
+
 void cloud_client_set_gate(struct cloud_client *c, bool open)
 {
     if (open && !atomic_load_explicit(&c->gate, memory_order_relaxed))

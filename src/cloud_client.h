@@ -75,6 +75,7 @@ void cloud_client_push_mic(struct cloud_client *c, const float *hop, unsigned st
 
 /* Main thread requests (picked up by the lws thread). */
 void cloud_client_set_gate(struct cloud_client *c, bool open);
+bool cloud_client_gate_is_open(struct cloud_client *c);        /* any thread */
 void cloud_client_end_turn(struct cloud_client *c);          /* commit + response */
 void cloud_client_clear_turn(struct cloud_client *c);        /* drop the turn: input_audio_buffer.clear */
 void cloud_client_interrupt(struct cloud_client *c, uint64_t played_frames_at_playback_rate);

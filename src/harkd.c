@@ -60,6 +60,7 @@ struct harkd {
     struct ctrl *ctrl;
     struct ring *cap_ring, *play_ring, *ref_ring;
     int cap_notify_fd;
+    int dsp_event_fd;                 /* the pipeline's events (wake word, VAD) */
     struct audio_capture *cap;
     struct audio_playback *play;
     struct pipeline *pipe;
@@ -194,7 +195,8 @@ static int audio_start(struct harkd *h)
         .in = h->cap_ring, .in_notify_fd = h->cap_notify_fd,
         .hop_frames = audio_capture_hop_frames(h->cap), .channels = audio_capture_channels(h->cap),
         .rate = b->capture.rate, .sw_ref = h->ref_ring, .cloud = h->cloud, .board = b,
-        .frontend = &h->cfg.frontend,
+        .frontend = &h->cfg.frontend, .vad = &h->cfg.vad, .wake = &h->cfg.wake,
+        .event_fd = h->dsp_event_fd,
     };
     if (h->cloud && plcfg.hop_frames != b->capture.period_frames) {
         log_error("capture period is %u frames, not the configured %u: cloud uplink disabled",
@@ -206,6 +208,7 @@ static int audio_start(struct harkd *h)
         snprintf(err, sizeof(err), "cannot create the DSP pipeline: out of memory");
         goto out_err;
     }
+    pipeline_set_muted(h->pipe, h->app && app_get_state(h->app) == APP_MUTED);
     /* Leftovers from a previous run of the threads would be misaligned. */
     ring_skip(h->cap_ring, ring_readable(h->cap_ring));
     if ((r = pipeline_start(h->pipe)) < 0 || (r = audio_playback_start(h->play)) < 0 ||
@@ -421,6 +424,20 @@ static char *status_json(struct harkd *h)
             cJSON_AddNumberToObject(o, "confidence", round(d.confidence * 100) / 100);
             cJSON_AddBoolToObject(o, "active", d.active);
         }
+        struct pipeline_vw vw;
+        pipeline_vad_wake(h->pipe, &vw);
+        if (vw.vad_enabled) {
+            cJSON *o = cJSON_AddObjectToObject(root, "vad");
+            cJSON_AddNumberToObject(o, "prob", round(vw.vad_prob * 100) / 100);
+            cJSON_AddBoolToObject(o, "speech", vw.speech);
+        }
+        if (vw.wake_enabled) {
+            cJSON *o = cJSON_AddObjectToObject(root, "wake");
+            cJSON_AddNumberToObject(o, "score", round(vw.wake_score * 100) / 100);
+            cJSON_AddNumberToObject(o, "detections", (double)vw.wakes);
+            cJSON_AddNumberToObject(o, "guarded", (double)vw.wakes_guarded);
+            cJSON_AddNumberToObject(o, "prerolls_sent", (double)vw.prerolls);
+        }
         struct pipeline_aec a;
         pipeline_aec(h->pipe, &a);
         if (a.enabled) {
@@ -598,6 +615,8 @@ static void op_state(void *ctx, enum app_state from, enum app_state to, const ch
     struct harkd *h = ctx;
 
     log_info("state: %s -> %s (%s)", app_state_name(from), app_state_name(to), why);
+    if (h->pipe && (from == APP_MUTED || to == APP_MUTED))
+        pipeline_set_muted(h->pipe, to == APP_MUTED);
     if (h->led)
         led_set_state(h->led, to, mono_ms());
 }
@@ -784,6 +803,57 @@ out:
     free(text);
     cJSON_Delete(root);
     return js;
+}
+
+/* The DSP thread's wake-word and VAD events (main thread). */
+static void dsp_events_cb(struct eloop *l, int fd, uint32_t events, void *ctx)
+{
+    struct harkd *h = ctx;
+    struct pipeline_event ev[16];
+    uint64_t v;
+    size_t n;
+
+    (void)l;
+    (void)events;
+    (void)!read(fd, &v, sizeof(v));
+    if (!h->pipe || !h->app)
+        return;
+    while ((n = pipeline_take_events(h->pipe, ev, 16)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t now = mono_ms();
+            enum app_state st = app_get_state(h->app);
+            switch (ev[i].type) {
+            case PEV_WAKE:
+                log_info("wake word (score %.2f) in state %s", ev[i].score, app_state_name(st));
+                pipeline_request_preroll(h->pipe, true);
+                app_event(h->app, AEV_WAKE_WORD, now);
+                break;
+            case PEV_SPEECH_START:
+                if (st == APP_SPEAKING) {
+                    log_info("speech over the answer: %s", ev[i].near_end ? "the user's (barge-in)"
+                                                                         : "our own echo (ignored)");
+                    if (!ev[i].near_end)
+                        break;
+                    pipeline_request_preroll(h->pipe, true);
+                    app_event(h->app, AEV_BARGE_IN, now);
+                } else {
+                    if (st == APP_FOLLOWUP)
+                        pipeline_request_preroll(h->pipe, true);
+                    app_event(h->app, AEV_SPEECH_START, now);
+                }
+                break;
+            case PEV_TURN_END:
+                app_event(h->app, AEV_SPEECH_END, now);
+                break;
+            case PEV_SPEECH_END:
+            default:
+                break;
+            }
+            /* A pre-roll is for the opening these events caused, never a later one. */
+            if (app_get_state(h->app) != APP_LISTENING)
+                pipeline_request_preroll(h->pipe, false);
+        }
+    }
 }
 
 /* Control-socket commands that are appliance events ("press"/"release"/
@@ -1174,6 +1244,7 @@ int main(int argc, char **argv)
              h->cfg.board_path);
     clock_gettime(CLOCK_MONOTONIC, &h->t_start);
     h->cap_notify_fd = -1;
+    h->dsp_event_fd = -1;
 
     if (h->cfg.realtime_priority > 0 && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
         log_warn("mlockall: %s; audio memory may page out", strerror(errno));
@@ -1198,6 +1269,11 @@ int main(int argc, char **argv)
         h->play_ring = ring_create(ring_bytes(b->playback.rate, 1, PLAYOUT_RING_MS));
         h->ref_ring = b->ref_channel < 0 ? ring_create(ring_bytes(b->playback.rate, 1, 1000)) : NULL;
         h->cap_notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        h->dsp_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (h->dsp_event_fd < 0 || eloop_add_fd(h->loop, h->dsp_event_fd, EPOLLIN, dsp_events_cb, h) < 0) {
+            log_error("cannot create the DSP event channel");
+            goto out_rings;
+        }
         if (!h->cap_ring || !h->play_ring || (b->ref_channel < 0 && !h->ref_ring) || h->cap_notify_fd < 0) {
             log_error("out of memory allocating audio rings");
             goto out_rings;
@@ -1293,6 +1369,10 @@ out_ctrl:
 out_rings:
     if (h->cap_notify_fd >= 0)
         close(h->cap_notify_fd);
+    if (h->dsp_event_fd >= 0) {
+        eloop_del_fd(h->loop, h->dsp_event_fd);
+        close(h->dsp_event_fd);
+    }
     ring_destroy(h->cap_ring);
     ring_destroy(h->play_ring);
     ring_destroy(h->ref_ring);

@@ -3,14 +3,22 @@
  */
 #include "pipeline.h"
 #include "frontend.h"
+#include "log.h"
+#include "nn_model.h"
+#include "vad.h"
+#include "wake.h"
 #include "worker.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define EVENT_SLOTS 64
 
 #define SW_REF_CHUNK 256
 #define SW_REF_MAX_MS 200 /* software reference queued beyond this is dropped */
@@ -31,7 +39,80 @@ struct pipeline {
     _Atomic uint32_t doa_az_bits, doa_conf_bits;
     _Atomic bool doa_active;
     _Atomic uint64_t sw_ref_frames;
+    /* VAD and wake word (DSP thread), events to the main thread. */
+    struct nn_model *vad_model;
+    struct vad *vad;
+    struct wake *wake;
+    float *preroll;            /* wake_preroll_capacity() samples */
+    size_t preroll_cap;
+    struct ring *events;
+    bool gate_was_open;        /* DSP thread */
+    _Atomic bool muted, preroll_req;
+    _Atomic uint32_t vad_prob_bits, wake_score_bits;
+    _Atomic bool speech;
+    _Atomic uint64_t wakes, wakes_guarded, prerolls;
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void post(struct pipeline *p, enum pipeline_ev_type type, float score, bool near_end)
+{
+    struct pipeline_event ev = { type, score, near_end, mono_ns() };
+    uint64_t one = 1;
+
+    if (ring_write(p->events, &ev, sizeof(ev)) == sizeof(ev) && p->cfg.event_fd >= 0)
+        (void)!write(p->cfg.event_fd, &one, sizeof(one));
+}
+
+/* Main thread, at create: the models named in [vad] and [wake]. A model that
+ * does not load disables that detector with a clear log line; harkd runs on
+ * (the button still works). */
+static void load_detectors(struct pipeline *p)
+{
+    char err[256];
+
+    if (p->cfg.vad && p->cfg.vad->model[0]) {
+        struct vad_cfg vc;
+        vad_cfg_from_conf(&vc, p->cfg.vad);
+        if (nn_model_load(p->cfg.vad->model, &p->vad_model, err, sizeof(err)) < 0)
+            log_error("VAD off: %s", err);
+        else if (!(p->vad = vad_create(p->vad_model, &vc, err, sizeof(err))))
+            log_error("VAD off: %s", err);
+    }
+    if (p->cfg.wake && p->cfg.wake->model[0]) {
+        const struct wake_conf *k = p->cfg.wake;
+        struct wake_cfg wc;
+        wake_cfg_defaults(&wc);
+        wc.threshold = (float)k->threshold;
+        wc.smooth_frames = k->smooth_frames;
+        wc.refractory_ms = k->refractory_ms;
+        if (k->preroll_ms)
+            wc.preroll_ms = k->preroll_ms;
+        wc.playback_threshold = (float)k->playback_threshold;
+        wc.playback_hold_ms = k->playback_hold_ms;
+        wc.playback_block_dbfs = (float)k->playback_block_dbfs;
+        p->wake = wake_create(&wc, k->model, err, sizeof(err));
+        if (!p->wake) {
+            log_error("wake word off: %s", err);
+        } else {
+            p->preroll_cap = wake_preroll_capacity(p->wake);
+            p->preroll = calloc(p->preroll_cap, sizeof(float));
+            if (!p->preroll) {
+                wake_destroy(p->wake);
+                p->wake = NULL;
+            } else {
+                log_info("wake word \"%s\": threshold %.2f, pre-roll %zu ms", wake_phrase(p->wake),
+                         wake_threshold(p->wake), p->preroll_cap * 1000 / FRONTEND_RATE);
+            }
+        }
+    }
+}
 
 struct pipeline *pipeline_create(const struct pipeline_cfg *cfg)
 {
@@ -61,6 +142,15 @@ struct pipeline *pipeline_create(const struct pipeline_cfg *cfg)
             }
         }
     }
+    p->events = ring_create(sizeof(struct pipeline_event) * EVENT_SLOTS);
+    if (!p->events) {
+        pipeline_destroy(p);
+        return NULL;
+    }
+    if (p->fe)
+        load_detectors(p);
+    else if ((cfg->vad && cfg->vad->model[0]) || (cfg->wake && cfg->wake->model[0]))
+        log_warn("VAD and wake word need the front end (16 kHz capture, 10 ms periods): off");
     return p;
 }
 
@@ -98,6 +188,76 @@ static void drain_sw_ref(struct pipeline *p)
         ring_read(p->cfg.sw_ref, p->sw_ref_buf, n * sizeof(float));
         atomic_fetch_add_explicit(&p->sw_ref_frames, n, memory_order_relaxed);
     }
+}
+
+/* Residual echo level of this hop for the self-wake guard: the output's
+ * level while only our own playback sounds, else "none". */
+static float residual_echo_dbfs(const float *x, unsigned n, const struct fe_aec_state *as)
+{
+    double e = 0;
+
+    if (!as->far_active || as->near_active)
+        return -200.0f;
+    for (unsigned i = 0; i < n; i++)
+        e += (double)x[i] * x[i];
+    return e > 0 ? (float)(10.0 * log10(e / n)) : -200.0f;
+}
+
+/* DSP thread, per 10 ms hop of front-end output in p->out: wake word, VAD,
+ * the uplink (pre-roll first when the gate has just opened after a wake). */
+static void listen(struct pipeline *p, const struct fe_aec_state *as)
+{
+    bool muted = atomic_load_explicit(&p->muted, memory_order_relaxed);
+    bool gate = p->cfg.cloud && cloud_client_gate_is_open(p->cfg.cloud);
+    uint32_t bits;
+
+    if (muted) {
+        p->gate_was_open = false;
+        return;
+    }
+    if (p->wake) {
+        struct wake_event we;
+        struct wake_stats ws;
+        wake_set_playback_active(p->wake, as->far_active, residual_echo_dbfs(p->out, FRONTEND_HOP, as));
+        if (wake_process(p->wake, p->out, &we) > 0) {
+            atomic_fetch_add_explicit(&p->wakes, 1, memory_order_relaxed);
+            post(p, PEV_WAKE, we.score, true);
+        }
+        wake_get_stats(p->wake, &ws);
+        memcpy(&bits, &ws.last_score, sizeof(bits));
+        atomic_store_explicit(&p->wake_score_bits, bits, memory_order_relaxed);
+        atomic_store_explicit(&p->wakes_guarded, ws.guarded, memory_order_relaxed);
+    }
+    if (p->vad) {
+        float prob;
+        bool is_speech;
+        unsigned evs = vad_process(p->vad, p->out, &prob, &is_speech);
+        /* Speech over our own playback counts as the user's only when the
+         * AEC sees a near talker (double talk), not just residual echo. */
+        bool near_end = !as->far_active || as->double_talk || as->near_active;
+        if (evs & VAD_EV_SPEECH_START)
+            post(p, PEV_SPEECH_START, prob, near_end);
+        if (evs & VAD_EV_SPEECH_END)
+            post(p, PEV_SPEECH_END, prob, near_end);
+        if (evs & VAD_EV_TURN_END)
+            post(p, PEV_TURN_END, prob, near_end);
+        memcpy(&bits, &prob, sizeof(bits));
+        atomic_store_explicit(&p->vad_prob_bits, bits, memory_order_relaxed);
+        atomic_store_explicit(&p->speech, is_speech, memory_order_relaxed);
+    }
+    if (!p->cfg.cloud)
+        return;
+    if (gate && !p->gate_was_open && p->wake &&
+        atomic_exchange_explicit(&p->preroll_req, false, memory_order_acq_rel)) {
+        /* The pre-roll ends with this hop: it replaces the live push. */
+        size_t n = wake_preroll_copy(p->wake, p->preroll, p->preroll_cap), skip = n % FRONTEND_HOP;
+        for (size_t i = skip; i + FRONTEND_HOP <= n; i += FRONTEND_HOP)
+            cloud_client_push_mic(p->cfg.cloud, p->preroll + i, 1, 1);
+        atomic_fetch_add_explicit(&p->prerolls, 1, memory_order_relaxed);
+    } else {
+        cloud_client_push_mic(p->cfg.cloud, p->out, 1, 1);
+    }
+    p->gate_was_open = gate;
 }
 
 static void *pipeline_thread(void *arg)
@@ -139,8 +299,8 @@ static void *pipeline_thread(void *arg)
                 atomic_store_explicit(&p->erle_bits, bits, memory_order_relaxed);
                 atomic_store_explicit(&p->aec_dt, as.double_talk, memory_order_relaxed);
                 atomic_store_explicit(&p->aec_converged, as.converged, memory_order_relaxed);
-                if (p->cfg.cloud && got == p->cfg.hop_frames)
-                    cloud_client_push_mic(p->cfg.cloud, p->out, 1, 1);
+                if (got == p->cfg.hop_frames)
+                    listen(p, &as);
             } else if (p->cfg.cloud) {
                 /* No array (one mic): the uplink is the mean of the mics. */
                 cloud_client_push_mic(p->cfg.cloud, p->hop, p->cfg.channels, p->cfg.channels - 1);
@@ -173,6 +333,11 @@ void pipeline_destroy(struct pipeline *p)
         return;
     worker_destroy(&p->w);
     frontend_destroy(p->fe);
+    vad_destroy(p->vad);
+    nn_model_free(p->vad_model);
+    wake_destroy(p->wake);
+    free(p->preroll);
+    ring_destroy(p->events);
     free(p->ref);
     free(p->out);
     free(p->hop);
@@ -208,4 +373,38 @@ void pipeline_aec(struct pipeline *p, struct pipeline_aec *out)
     memcpy(&out->erle_db, &erle, sizeof(erle));
     out->double_talk = atomic_load_explicit(&p->aec_dt, memory_order_relaxed);
     out->converged = atomic_load_explicit(&p->aec_converged, memory_order_relaxed);
+}
+
+size_t pipeline_take_events(struct pipeline *p, struct pipeline_event *ev, size_t max)
+{
+    size_t n = 0;
+
+    while (n < max && ring_read(p->events, &ev[n], sizeof(ev[n])) == sizeof(ev[n]))
+        n++;
+    return n;
+}
+
+void pipeline_set_muted(struct pipeline *p, bool muted)
+{
+    atomic_store_explicit(&p->muted, muted, memory_order_relaxed);
+}
+
+void pipeline_request_preroll(struct pipeline *p, bool on)
+{
+    atomic_store_explicit(&p->preroll_req, on, memory_order_release);
+}
+
+void pipeline_vad_wake(struct pipeline *p, struct pipeline_vw *out)
+{
+    uint32_t vb = atomic_load_explicit(&p->vad_prob_bits, memory_order_relaxed);
+    uint32_t wb = atomic_load_explicit(&p->wake_score_bits, memory_order_relaxed);
+
+    out->vad_enabled = p->vad != NULL;
+    out->wake_enabled = p->wake != NULL;
+    memcpy(&out->vad_prob, &vb, sizeof(vb));
+    memcpy(&out->wake_score, &wb, sizeof(wb));
+    out->speech = atomic_load_explicit(&p->speech, memory_order_relaxed);
+    out->wakes = atomic_load_explicit(&p->wakes, memory_order_relaxed);
+    out->wakes_guarded = atomic_load_explicit(&p->wakes_guarded, memory_order_relaxed);
+    out->prerolls = atomic_load_explicit(&p->prerolls, memory_order_relaxed);
 }

@@ -5,8 +5,12 @@
  * Per hop it meters every channel (mics and reference), runs the front end
  * (src/frontend.h: AEC against the capture's reference slot or the software
  * reference, DOA, MVDR beam, NS/AGC) and hands its output to the cloud
- * uplink. VAD/wake plug in here in later stages. It sleeps on the capture thread's eventfd, so it
- * uses no CPU while no audio arrives.
+ * uplink. On the front end's output it runs the wake-word detector
+ * (src/wake.h) and the VAD (src/vad.h) and posts their events to the main
+ * thread through an SPSC ring and an eventfd. When the gate opens after a
+ * wake word (or follow-up speech) it sends the wake detector's pre-roll
+ * first, so the cloud hears the whole utterance. It sleeps on the capture
+ * thread's eventfd, so it uses no CPU while no audio arrives.
  *
  * Threads: create/start/stop/destroy and pipeline_levels() from the main
  * thread; everything else runs on the pipeline's own thread, which is the
@@ -32,6 +36,25 @@ struct pipeline_cfg {
     struct cloud_client *cloud;/* uplink consumer of the front-end output, or NULL */
     const struct board_cfg *board; /* mic geometry for direction finding and the beam; NULL = none */
     const struct frontend_conf *frontend; /* hark.conf [frontend]; NULL = defaults */
+    const struct vad_conf *vad;  /* [vad]: model "" or NULL = no VAD */
+    const struct wake_conf *wake;/* [wake]: model "" or NULL = no wake word */
+    int event_fd;                /* eventfd written when events are queued; -1 = none */
+};
+
+/* Events from the DSP thread to the main thread. */
+enum pipeline_ev_type {
+    PEV_WAKE = 1,              /* the wake phrase ended at t_ns (score: smoothed posterior) */
+    PEV_SPEECH_START,          /* VAD: speech began; near_end says whether it is the user's
+                                * voice over our own playback (the AEC's judgement) */
+    PEV_SPEECH_END,            /* VAD: speech stopped (hangover elapsed) */
+    PEV_TURN_END,              /* VAD: silence long enough to end the user's turn */
+};
+
+struct pipeline_event {
+    enum pipeline_ev_type type;
+    float score;
+    bool near_end;
+    uint64_t t_ns;             /* CLOCK_MONOTONIC when the DSP thread decided */
 };
 
 struct pipeline_doa {
@@ -58,6 +81,25 @@ struct pipeline_aec {
 };
 /* Echo canceller state (main thread; a snapshot). */
 void pipeline_aec(struct pipeline *p, struct pipeline_aec *out);
+
+/* Main thread: takes up to max queued events; returns how many. */
+size_t pipeline_take_events(struct pipeline *p, struct pipeline_event *ev, size_t max);
+/* Main thread: muted = no wake word or VAD analysis and nothing queued for
+ * the uplink. preroll: the next opening of the gate starts with the wake
+ * detector's pre-roll (set before a wake-word or speech-started wake; any
+ * other opening sends live audio only). */
+void pipeline_set_muted(struct pipeline *p, bool muted);
+void pipeline_request_preroll(struct pipeline *p, bool on);
+
+struct pipeline_vw {
+    bool vad_enabled, wake_enabled;
+    float vad_prob;            /* last hop */
+    bool speech;               /* VAD decision (with hysteresis) */
+    float wake_score;          /* smoothed posterior, last hop */
+    uint64_t wakes, wakes_guarded;   /* detections; suppressed by the self-wake guard */
+    uint64_t prerolls;         /* pre-rolls sent */
+};
+void pipeline_vad_wake(struct pipeline *p, struct pipeline_vw *out);
 
 /* Frames of software reference consumed. */
 uint64_t pipeline_sw_ref_frames(struct pipeline *p);

@@ -1,0 +1,41 @@
+# Local VAD in harkd: after a wake (harkctl wake here), the on-device VAD
+# ends the user's turn when they stop talking, the answer plays, and when
+# the user talks over the answer (a voice barge-in) playback stops, the
+# response is truncated at what was played, and a new turn starts with the
+# VAD's pre-roll. The scene: 2.5 s of quiet, a question, 3.5 s of quiet,
+# then the user talks again while the answer (4 s) is still playing.
+source "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+"$top/tools/make-test-ca" "$T/ca"
+sox -n -r 24000 -c 1 -b 16 "$T/answer.wav" synth 4 sine 300 vol 0.5
+printf 'test-token\n' > "$T/token"; chmod 600 "$T/token"
+$PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
+    --token test-token --answer-wav "$T/answer.wav" --log "$T/mock.jsonl" --ready-file "$T/port" > "$T/mock.out" 2>&1 &
+MOCK=$!
+trap 'kill $MOCK 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+espeak-ng -w "$T/q1.wav" "what time is it in Lisbon"
+espeak-ng -w "$T/q2.wav" "stop, tell me about the weather instead"
+sox "$T/q1.wav" "$T/q1p.wav" pad 0 3.5
+sox "$T/q1p.wav" "$T/q2.wav" "$T/speech.wav"
+"$TOOLS/hark-scene" --board "$top/board/sim4/board.conf" --speech "$T/speech.wav" --azimuth 90 \
+    --snr-db 30 --seed 3 --lead-s 2.5 --tail-s 6 --out-mics "$T/mics.wav" --out-capture "$T/capture.wav" >/dev/null ||
+    fail "hark-scene failed"
+"$TOOLS/hark-wav" to-raw "$T/capture.wav" "$T/capture.raw" >/dev/null
+write_conf "[cloud]" "mode = conversation" "url = wss://localhost:$(cat "$T/port")/v1/realtime?model=gpt-realtime-2" \
+    "ca_file = $T/ca/ca.pem" "api_key_file = $T/token" "[vad]" "model = $top/models/vad.hkm"
+start_harkd
+for _ in $(seq 100); do "$BIN/harkctl" status 2>/dev/null | grep -q '"state":"idle"' && break; sleep 0.05; done
+"$BIN/harkctl" wake > /dev/null
+sleep 9
+"$BIN/harkctl" status > "$T/st.json"
+stop_harkd
+grep -o 'state: .*' "$T/harkd.log" | sed 's/^/  /'
+note "appliance: $(json "$T/st.json" 'j["appliance"]')"
+note "cloud: $(json "$T/st.json" '(j["cloud"]["responses"], j["cloud"]["truncates"], j["cloud"]["audio_sent_ms"])')"
+grep -q "listening -> thinking (end of speech)" "$T/harkd.log" || fail "the VAD did not end the turn"
+grep -q "speaking -> listening (voice barge-in)" "$T/harkd.log" || fail "no voice barge-in"
+[ "$(json "$T/st.json" 'j["appliance"]["barge_ins_voice"]')" = 1 ] || fail "voice barge-in not counted"
+[ "$(json "$T/st.json" 'j["cloud"]["truncates"]')" = 1 ] || fail "the answer was not truncated"
+[ "$(json "$T/st.json" 'j["vad"]["prob"] >= 0')" = True ] || fail "no VAD in status"
+echo "ok"
