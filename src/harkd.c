@@ -94,8 +94,8 @@ struct harkd {
     bool log_level_forced;            /* --log-level given: SIGHUP keeps it */
     bool log_target_forced;           /* --log-target given: likewise */
     /* Latency metrics (main thread). */
-    struct latency_hist m_wake_to_sent, m_turn_to_answer, m_press_to_silence;
-    uint64_t seen_gate_ns, t_turn_end_ns, t_interrupt_ns;
+    struct latency_hist m_wake_to_sent, m_turn_to_answer, m_press_to_silence, m_voice_to_silence;
+    uint64_t seen_gate_ns, t_turn_end_ns, t_interrupt_ns, t_voice_onset_ns;
 };
 
 static uint64_t mono_ns(void)
@@ -345,6 +345,7 @@ static cJSON *metrics_json(struct harkd *h)
     cJSON_AddItemToObject(o, "wake_to_first_audio_sent_ms", hist_json(&h->m_wake_to_sent));
     cJSON_AddItemToObject(o, "end_of_turn_to_answer_played_ms", hist_json(&h->m_turn_to_answer));
     cJSON_AddItemToObject(o, "interrupt_to_silence_ms", hist_json(&h->m_press_to_silence));
+    cJSON_AddItemToObject(o, "voice_onset_to_silence_ms", hist_json(&h->m_voice_to_silence));
     cJSON_AddNumberToObject(o, "barge_ins_button", (double)ac.barge_ins_button);
     cJSON_AddNumberToObject(o, "barge_ins_voice", (double)ac.barge_ins_voice);
     cJSON_AddNumberToObject(o, "xruns_capture", (double)(h->base_cap_xruns + cs.xruns));
@@ -727,7 +728,13 @@ static void app_tick_cb(struct eloop *l, struct eloop_timer *t, void *ctx)
         double ms = (double)(audio_playback_last_flush_ns(h->play) - h->t_interrupt_ns) / 1e6;
         latency_add(&h->m_press_to_silence, ms);
         log_info("barge-in: playback silent %.1f ms after the interrupt", ms);
+        if (h->t_voice_onset_ns && audio_playback_last_flush_ns(h->play) > h->t_voice_onset_ns) {
+            double vms = (double)(audio_playback_last_flush_ns(h->play) - h->t_voice_onset_ns) / 1e6;
+            latency_add(&h->m_voice_to_silence, vms);
+            log_info("voice barge-in: playback silent %.1f ms after the speech onset", vms);
+        }
         h->t_interrupt_ns = 0;
+        h->t_voice_onset_ns = 0;
     }
     if (h->button && button_next_deadline(h->button) <= now)
         button_on_timer(h->button, now);
@@ -835,6 +842,7 @@ static void dsp_events_cb(struct eloop *l, int fd, uint32_t events, void *ctx)
                     if (!ev[i].near_end)
                         break;
                     pipeline_request_preroll(h->pipe, true);
+                    h->t_voice_onset_ns = ev[i].onset_ns;
                     app_event(h->app, AEV_BARGE_IN, now);
                 } else {
                     if (st == APP_FOLLOWUP)

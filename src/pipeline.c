@@ -42,6 +42,7 @@ struct pipeline {
     /* VAD and wake word (DSP thread), events to the main thread. */
     struct nn_model *vad_model;
     struct vad *vad;
+    uint64_t speech_run_ns;    /* DSP thread: see the VAD step */
     struct wake *wake;
     float *preroll;            /* wake_preroll_capacity() samples */
     size_t preroll_cap;
@@ -61,9 +62,9 @@ static uint64_t mono_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static void post(struct pipeline *p, enum pipeline_ev_type type, float score, bool near_end)
+static void post(struct pipeline *p, enum pipeline_ev_type type, float score, bool near_end, uint64_t onset_ns)
 {
-    struct pipeline_event ev = { type, score, near_end, mono_ns() };
+    struct pipeline_event ev = { type, score, near_end, mono_ns(), onset_ns };
     uint64_t one = 1;
 
     if (ring_write(p->events, &ev, sizeof(ev)) == sizeof(ev) && p->cfg.event_fd >= 0)
@@ -213,6 +214,7 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
 
     if (muted) {
         p->gate_was_open = false;
+        p->speech_run_ns = 0;
         return;
     }
     if (p->wake) {
@@ -221,7 +223,7 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
         wake_set_playback_active(p->wake, as->far_active, residual_echo_dbfs(p->out, FRONTEND_HOP, as));
         if (wake_process(p->wake, p->out, &we) > 0) {
             atomic_fetch_add_explicit(&p->wakes, 1, memory_order_relaxed);
-            post(p, PEV_WAKE, we.score, true);
+            post(p, PEV_WAKE, we.score, true, 0);
         }
         wake_get_stats(p->wake, &ws);
         memcpy(&bits, &ws.last_score, sizeof(bits));
@@ -232,15 +234,23 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
         float prob;
         bool is_speech;
         unsigned evs = vad_process(p->vad, p->out, &prob, &is_speech);
+        /* Start of the current run of speech frames (what the onset
+         * hysteresis counts), back-dated by the front end's latency. */
+        if (prob >= vad_threshold(p->vad)) {
+            if (!p->speech_run_ns)
+                p->speech_run_ns = mono_ns() - (uint64_t)frontend_latency(p->fe) * 1000000000ull / FRONTEND_RATE;
+        } else {
+            p->speech_run_ns = 0;
+        }
         /* Speech over our own playback counts as the user's only when the
          * AEC sees a near talker (double talk), not just residual echo. */
         bool near_end = !as->far_active || as->double_talk || as->near_active;
         if (evs & VAD_EV_SPEECH_START)
-            post(p, PEV_SPEECH_START, prob, near_end);
+            post(p, PEV_SPEECH_START, prob, near_end, p->speech_run_ns);
         if (evs & VAD_EV_SPEECH_END)
-            post(p, PEV_SPEECH_END, prob, near_end);
+            post(p, PEV_SPEECH_END, prob, near_end, 0);
         if (evs & VAD_EV_TURN_END)
-            post(p, PEV_TURN_END, prob, near_end);
+            post(p, PEV_TURN_END, prob, near_end, 0);
         memcpy(&bits, &prob, sizeof(bits));
         atomic_store_explicit(&p->vad_prob_bits, bits, memory_order_relaxed);
         atomic_store_explicit(&p->speech, is_speech, memory_order_relaxed);

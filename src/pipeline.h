@@ -55,6 +55,9 @@ struct pipeline_event {
     float score;
     bool near_end;
     uint64_t t_ns;             /* CLOCK_MONOTONIC when the DSP thread decided */
+    uint64_t onset_ns;         /* PEV_SPEECH_START: when the DSP thread processed the
+                                * first hop of the speech run, less the front end's
+                                * latency (the onset the decision waited for); else 0 */
 };
 
 struct pipeline_doa {
