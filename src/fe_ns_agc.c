@@ -30,6 +30,7 @@ struct fe_ns_agc {
     SpeexPreprocessState *pp;  /* NULL when ns and agc are both off */
     spx_int16_t *buf;          /* hop */
     float prob;
+    bool hold;                 /* AGC held (see fe_ns_agc_set_hold) */
 };
 
 void fe_ns_agc_cfg_default(struct fe_ns_agc_cfg *cfg, unsigned rate)
@@ -133,6 +134,19 @@ void fe_ns_agc_process(struct fe_ns_agc *st, const float *in, float *out)
         out[i] = st->buf[i] * (1.0f / 32768.0f);
     speex_preprocess_ctl(st->pp, SPEEX_PREPROCESS_GET_PROB, &prob);
     st->prob = prob * 0.01f;
+}
+
+void fe_ns_agc_set_hold(struct fe_ns_agc *st, bool hold)
+{
+    spx_int32_t on;
+
+    if (!st->pp || !st->cfg.agc || hold == st->hold)
+        return;
+    /* speexdsp keeps agc_gain and its loudness averages while the AGC is
+     * disabled, and neither updates nor applies them. */
+    on = !hold;
+    speex_preprocess_ctl(st->pp, SPEEX_PREPROCESS_SET_AGC, &on);
+    st->hold = hold;
 }
 
 float fe_ns_agc_gain_db(const struct fe_ns_agc *st)

@@ -68,6 +68,16 @@ void fe_ns_agc_destroy(struct fe_ns_agc *st);
 /* One hop: in and out hold cfg.hop floats; in == out is allowed. */
 void fe_ns_agc_process(struct fe_ns_agc *st, const float *in, float *out);
 
+/*
+ * AGC hold (DSP thread, before process): while held, the AGC neither adapts
+ * nor applies its gain, so the output passes at 0 dB; on release it goes on
+ * with the gain it had. The front end holds it while the far end plays alone
+ * (far_active && !near_active): otherwise the AGC takes the residual echo
+ * for a quiet talker and raises it, undoing the echo canceller's work.
+ * No effect when agc is off.
+ */
+void fe_ns_agc_set_hold(struct fe_ns_agc *st, bool hold);
+
 /* Current AGC gain in dB (0 when agc is off). */
 float fe_ns_agc_gain_db(const struct fe_ns_agc *st);
 

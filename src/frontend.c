@@ -185,8 +185,14 @@ static void process_hop(struct frontend *fe, float *out)
     }
     if (fe->aec && !permic)
         fe_aec_process(fe->aec, fe->beam, 1, fe->ref, fe->beam, 1);
-    if (fe->ns)
+    if (fe->ns) {
+        if (fe->aec) {
+            struct fe_aec_state s;
+            fe_aec_get_state(fe->aec, &s);
+            fe_ns_agc_set_hold(fe->ns, s.far_active && !s.near_active);
+        }
         fe_ns_agc_process(fe->ns, fe->beam, out);
+    }
     else
         memcpy(out, fe->beam, FRONTEND_HOP * sizeof(float));
 }

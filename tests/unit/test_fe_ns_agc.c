@@ -254,6 +254,71 @@ static void test_agc_reaches_target(void **state)
 }
 
 /*
+ * AGC hold (the front end holds it while the far end plays alone): a
+ * -40 dBFS talker for 8 s (the gain settles near 20 dB), then 4 s held
+ * (the "residual echo" must pass at 0 dB: output within 2 dB of the input,
+ * against the target level without the hold), then released: the gain
+ * kept through the hold (within 1 dB) and the talker back at the target
+ * within 0.5 s.
+ */
+static void test_agc_hold(void **state)
+{
+    const long n = 16L * FS, h0 = 8L * FS, h1 = 12L * FS;
+    float *x = malloc(n * sizeof(float)), *y = calloc(n, sizeof(float));
+    char *act = calloc(n, 1), *act_out = calloc(n, 1);
+    struct fe_ns_agc *st;
+    double g, g_before, g_after, l_in, l_held, l_free, l_rel;
+
+    (void) state;
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(act);
+    assert_non_null(act_out);
+    rng = 11;
+    talker(x, act, n);
+    g = pow(10, (-40 - level_db(x, act, 0, n)) / 20);
+    for (long i = 0; i < n; i++)
+        x[i] = (float) (x[i] * g + 1e-4 * gauss());
+    for (long i = HOP; i < n; i++)
+        act_out[i] = act[i - HOP];
+    /* reference run without the hold */
+    st = make(true, -15, true);
+    run(st, x, y, n);
+    l_free = level_db(y, act_out, h0 + FS, h1);
+    fe_ns_agc_destroy(st);
+    /* with the hold over [h0, h1) */
+    st = make(true, -15, true);
+    run(st, x, y, h0);
+    g_before = fe_ns_agc_gain_db(st);
+    fe_ns_agc_set_hold(st, true);
+    run(st, x + h0, y + h0, h1 - h0);
+    fe_ns_agc_set_hold(st, false);
+    g_after = fe_ns_agc_gain_db(st);
+    run(st, x + h1, y + h1, n - h1);
+    l_in = level_db(x, act, h0 + FS, h1);
+    l_held = level_db(y, act_out, h0 + FS, h1);
+    l_rel = level_db(y, act_out, h1 + FS / 2, n);
+    printf("  gain %.0f dB before the hold, %.0f dB after; held: in %.1f dBFS, out %.1f dBFS (no hold: %.1f); "
+           "released: %.1f dBFS\n", g_before, g_after, l_in, l_held, l_free, l_rel);
+    assert_true(g_before >= 12);
+    assert_true(fabs(g_after - g_before) <= 1);
+    assert_true(fabs(l_held - l_in) <= 2);
+    assert_true(l_free - l_held >= 10);
+    assert_true(fabs(l_rel - l_free) <= 3);
+    fe_ns_agc_set_hold(st, true); /* idempotent; agc off or bypass: no effect */
+    fe_ns_agc_set_hold(st, true);
+    fe_ns_agc_destroy(st);
+    st = make(true, -15, false);
+    fe_ns_agc_set_hold(st, true);
+    assert_true(fe_ns_agc_gain_db(st) == 0);
+    fe_ns_agc_destroy(st);
+    free(x);
+    free(y);
+    free(act);
+    free(act_out);
+}
+
+/*
  * No gain pumping: digital silence stays exactly silent; 10 s of -60 dBFS
  * white noise alone leaves the AGC gain <= 8 dB and the output >= 5 dB
  * below the input (measured: the gain reaches 6 dB in the first frames,
@@ -417,6 +482,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noise_reduced_tone_kept),
         cmocka_unit_test(test_agc_reaches_target),
+        cmocka_unit_test(test_agc_hold),
         cmocka_unit_test(test_silence_stays_silent),
         cmocka_unit_test(test_latency_bypass_saturation),
         cmocka_unit_test(test_bad_cfg),
