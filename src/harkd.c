@@ -435,6 +435,7 @@ static char *status_json(struct harkd *h)
         if (vw.wake_enabled) {
             cJSON *o = cJSON_AddObjectToObject(root, "wake");
             cJSON_AddNumberToObject(o, "score", round(vw.wake_score * 100) / 100);
+            cJSON_AddNumberToObject(o, "max_score", round(vw.wake_max_score * 100) / 100);
             cJSON_AddNumberToObject(o, "detections", (double)vw.wakes);
             cJSON_AddNumberToObject(o, "guarded", (double)vw.wakes_guarded);
             cJSON_AddNumberToObject(o, "prerolls_sent", (double)vw.prerolls);

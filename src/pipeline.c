@@ -49,10 +49,14 @@ struct pipeline {
     struct ring *events;
     bool gate_was_open;        /* DSP thread */
     _Atomic bool muted, preroll_req;
-    _Atomic uint32_t vad_prob_bits, wake_score_bits;
+    _Atomic uint32_t vad_prob_bits, wake_score_bits, wake_max_bits;
     _Atomic bool speech;
     _Atomic uint64_t wakes, wakes_guarded, prerolls;
 };
+
+/* After a wake word the VAD ignores this much audio (the phrase's tail and
+ * the room's reverberation) before speech may start the user's request. */
+#define WAKE_VAD_HOLDOFF_MS 200
 
 static uint64_t mono_ns(void)
 {
@@ -224,10 +228,16 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
         if (wake_process(p->wake, p->out, &we) > 0) {
             atomic_fetch_add_explicit(&p->wakes, 1, memory_order_relaxed);
             post(p, PEV_WAKE, we.score, true, 0);
+            /* The phrase was speech; what counts for the turn is the
+             * request after it (the wake phrase's tail cannot start one). */
+            if (p->vad)
+                vad_rearm(p->vad, WAKE_VAD_HOLDOFF_MS);
         }
         wake_get_stats(p->wake, &ws);
         memcpy(&bits, &ws.last_score, sizeof(bits));
         atomic_store_explicit(&p->wake_score_bits, bits, memory_order_relaxed);
+        memcpy(&bits, &ws.max_score, sizeof(bits));
+        atomic_store_explicit(&p->wake_max_bits, bits, memory_order_relaxed);
         atomic_store_explicit(&p->wakes_guarded, ws.guarded, memory_order_relaxed);
     }
     if (p->vad) {
@@ -413,6 +423,8 @@ void pipeline_vad_wake(struct pipeline *p, struct pipeline_vw *out)
     out->wake_enabled = p->wake != NULL;
     memcpy(&out->vad_prob, &vb, sizeof(vb));
     memcpy(&out->wake_score, &wb, sizeof(wb));
+    wb = atomic_load_explicit(&p->wake_max_bits, memory_order_relaxed);
+    memcpy(&out->wake_max_score, &wb, sizeof(wb));
     out->speech = atomic_load_explicit(&p->speech, memory_order_relaxed);
     out->wakes = atomic_load_explicit(&p->wakes, memory_order_relaxed);
     out->wakes_guarded = atomic_load_explicit(&p->wakes_guarded, memory_order_relaxed);

@@ -99,6 +99,7 @@ struct pipeline_vw {
     float vad_prob;            /* last hop */
     bool speech;               /* VAD decision (with hysteresis) */
     float wake_score;          /* smoothed posterior, last hop */
+    float wake_max_score;      /* highest smoothed posterior since start (threshold tuning) */
     uint64_t wakes, wakes_guarded;   /* detections; suppressed by the self-wake guard */
     uint64_t prerolls;         /* pre-rolls sent */
 };

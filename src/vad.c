@@ -61,14 +61,25 @@ int vad_hyst_init(struct vad_hyst *h, const struct vad_cfg *cfg)
 
 void vad_hyst_reset(struct vad_hyst *h)
 {
-    h->run_speech = h->run_silence = 0;
+    h->run_speech = h->run_silence = h->holdoff = 0;
     h->is_speech = h->in_turn = false;
+}
+
+void vad_hyst_rearm(struct vad_hyst *h, unsigned holdoff_frames)
+{
+    vad_hyst_reset(h);
+    h->holdoff = holdoff_frames;
 }
 
 unsigned vad_hyst_step(struct vad_hyst *h, float prob)
 {
     unsigned ev = 0;
     bool raw = prob >= h->threshold; /* NaN counts as non-speech */
+
+    if (h->holdoff) {
+        h->holdoff--;
+        raw = false;
+    }
 
     if (raw) {
         h->run_silence = 0;
@@ -172,4 +183,9 @@ unsigned vad_process(struct vad *v, const float hop[MEL_HOP], float *prob, bool 
     if (is_speech)
         *is_speech = v->hyst.is_speech;
     return ev;
+}
+
+void vad_rearm(struct vad *v, unsigned holdoff_ms)
+{
+    vad_hyst_rearm(&v->hyst, frames_of(holdoff_ms));
 }

@@ -65,12 +65,21 @@ struct vad_hyst {
     float threshold;
     unsigned onset_frames, hangover_frames, turn_end_frames;
     unsigned run_speech, run_silence; /* consecutive raw frames of each kind */
+    unsigned holdoff;                 /* frames still ignored after a re-arm */
     bool is_speech, in_turn;
 };
 
 /* Returns 0 or -EINVAL (threshold outside (0, 1], ms out of range). */
 int vad_hyst_init(struct vad_hyst *h, const struct vad_cfg *cfg);
 void vad_hyst_reset(struct vad_hyst *h);
+/*
+ * Re-arm after a wake word: forget the current speech segment without an
+ * event (no speech end, no turn end for it), then treat the next
+ * holdoff_frames frames as non-speech. Speech that goes on after that (the
+ * request that follows "hey nova") starts a new segment with
+ * VAD_EV_SPEECH_START; the wake phrase's own tail cannot.
+ */
+void vad_hyst_rearm(struct vad_hyst *h, unsigned holdoff_frames);
 
 /* One frame's probability in; returns the vad_event bits of this frame. */
 unsigned vad_hyst_step(struct vad_hyst *h, float prob);
@@ -83,6 +92,9 @@ struct vad;
 struct vad *vad_create(const struct nn_model *model, const struct vad_cfg *cfg, char *err, size_t errlen);
 void vad_destroy(struct vad *v); /* NULL is fine */
 void vad_reset(struct vad *v);
+
+/* vad_hyst_rearm() on the detector's hysteresis (same thread as process). */
+void vad_rearm(struct vad *v, unsigned holdoff_ms);
 
 /* The threshold in use (cfg's, or the model's hint). */
 float vad_threshold(const struct vad *v);

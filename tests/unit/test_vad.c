@@ -94,6 +94,39 @@ static void test_hysteresis(void **st)
     assert_int_equal(turn_at, 52 + 70);       /* 70th silent frame */
     assert_int_equal(turns, 1);
 
+    /* re-arm (after a wake word) in the middle of speech: no event for the
+     * old segment; 15 frames of hold-off; speech that goes on restarts a
+     * segment 3 frames after the hold-off; its turn ends as usual */
+    assert_int_equal(vad_hyst_init(&h, &c), 0);
+    start_at = end_at = turn_at = -1;
+    for (t = 0; t < 400; t++) {
+        unsigned ev;
+        if (t == 50)
+            vad_hyst_rearm(&h, 15);
+        ev = vad_hyst_step(&h, t < 120 ? 0.9f : 0.1f);
+        if (t == 49)
+            assert_true(h.is_speech);
+        if (t >= 50 && t < 50 + 15)
+            assert_int_equal(ev, 0);
+        if (ev & VAD_EV_SPEECH_START && t >= 50)
+            start_at = t;
+        if (ev & VAD_EV_TURN_END)
+            turn_at = t;
+    }
+    assert_int_equal(start_at, 50 + 15 + 2);
+    assert_int_equal(turn_at, 119 + 70);
+    /* re-arm at the end of speech (the wake phrase's tail): no new segment,
+     * no turn end */
+    assert_int_equal(vad_hyst_init(&h, &c), 0);
+    for (t = 0; t < 300; t++) {
+        unsigned ev;
+        if (t == 50)
+            vad_hyst_rearm(&h, 15);
+        ev = vad_hyst_step(&h, t < 60 ? 0.9f : 0.1f);
+        if (t >= 50)
+            assert_int_equal(ev, 0);
+    }
+
     /* no speech, no turn end; reset clears a pending turn */
     assert_int_equal(vad_hyst_init(&h, &c), 0);
     for (t = 0; t < 300; t++)
