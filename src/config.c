@@ -278,6 +278,7 @@ static const struct key_desc hark_keys[] = {
     WK("playback_threshold", KT_DOUBLE, playback_threshold, 0, 1),
     WK("playback_hold_ms", KT_UINT, playback_hold_ms, 0, 10000),
     WK("playback_block_dbfs", KT_DOUBLE, playback_block_dbfs, -200, 0),
+    WK("playback_echo_share", KT_DOUBLE, playback_echo_share, 0, 1),
     FK("ns", KT_BOOL, ns, 0, 0),
     FK("ns_db", KT_INT, ns_db, -60, 0),
     FK("agc", KT_BOOL, agc, 0, 0),
@@ -742,7 +743,8 @@ void config_defaults(struct hark_cfg *cfg)
     cfg->wake.preroll_ms = 1000;       /* src/wake.h: wake_cfg_defaults() */
     cfg->wake.playback_threshold = 0.97;
     cfg->wake.playback_hold_ms = 300;
-    cfg->wake.playback_block_dbfs = -30;
+    cfg->wake.playback_block_dbfs = -45;
+    cfg->wake.playback_echo_share = 0.5;
     cfg->frontend.ns = true;           /* src/fe_ns_agc.h: fe_ns_agc_cfg_default() */
     cfg->frontend.ns_db = -15;
     cfg->frontend.agc = true;

@@ -126,6 +126,7 @@ struct wake_conf {
     double playback_threshold;             /* self-wake guard: threshold while playing */
     unsigned playback_hold_ms;             /* guard kept this long after playback stops */
     double playback_block_dbfs;            /* residual echo at/above: no detection while playing */
+    double playback_echo_share;            /* while playing: most of the last second our own echo: no detection */
 };
 
 /* [frontend] in hark.conf: the audio front end's stages (docs/frontend.md).

@@ -102,6 +102,7 @@ static void load_detectors(struct pipeline *p)
         wc.playback_threshold = (float)k->playback_threshold;
         wc.playback_hold_ms = k->playback_hold_ms;
         wc.playback_block_dbfs = (float)k->playback_block_dbfs;
+        wc.playback_echo_share = (float)k->playback_echo_share;
         p->wake = wake_create(&wc, k->model, err, sizeof(err));
         if (!p->wake) {
             log_error("wake word off: %s", err);
@@ -195,19 +196,6 @@ static void drain_sw_ref(struct pipeline *p)
     }
 }
 
-/* Residual echo level of this hop for the self-wake guard: the output's
- * level while only our own playback sounds, else "none". */
-static float residual_echo_dbfs(const float *x, unsigned n, const struct fe_aec_state *as)
-{
-    double e = 0;
-
-    if (!as->far_active || as->near_active)
-        return -200.0f;
-    for (unsigned i = 0; i < n; i++)
-        e += (double)x[i] * x[i];
-    return e > 0 ? (float)(10.0 * log10(e / n)) : -200.0f;
-}
-
 /* DSP thread, per 10 ms hop of front-end output in p->out: wake word, VAD,
  * the uplink (pre-roll first when the gate has just opened after a wake). */
 static void listen(struct pipeline *p, const struct fe_aec_state *as)
@@ -224,7 +212,7 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
     if (p->wake) {
         struct wake_event we;
         struct wake_stats ws;
-        wake_set_playback_active(p->wake, as->far_active, residual_echo_dbfs(p->out, FRONTEND_HOP, as));
+        wake_observe_playback(p->wake, as->far_active, as->near_active, p->out, FRONTEND_HOP);
         if (wake_process(p->wake, p->out, &we) > 0) {
             atomic_fetch_add_explicit(&p->wakes, 1, memory_order_relaxed);
             post(p, PEV_WAKE, we.score, true, 0);

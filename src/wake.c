@@ -34,6 +34,7 @@
 #define WAKE_DEFAULT_SMOOTH 5
 #define WAKE_DEFAULT_REFRACTORY_MS 1500
 #define WAKE_FRAME_MS 10
+#define WAKE_OWN_WIN 100          /* hops (1 s) for the echo share of the guard */
 
 struct wake {
     struct wake_cfg cfg;
@@ -51,6 +52,8 @@ struct wake {
     bool playback;
     bool blocked;
     uint64_t guard_until;          /* frame index until which the guard holds */
+    uint8_t own[WAKE_OWN_WIN];     /* per hop of the last second: our own echo alone */
+    unsigned own_pos, own_count;
 
     /* pre-roll ring of whole hops */
     float *ring;
@@ -80,7 +83,8 @@ void wake_cfg_defaults(struct wake_cfg *cfg)
     cfg->preroll_ms = 1000;
     cfg->playback_threshold = 0.97f;
     cfg->playback_hold_ms = 300;
-    cfg->playback_block_dbfs = -30.0f;
+    cfg->playback_block_dbfs = -45.0f;
+    cfg->playback_echo_share = 0.5f;
 }
 
 /* ---- decision stage ---------------------------------------------------------- */
@@ -182,7 +186,8 @@ struct wake *wake_create_with_model(const struct wake_cfg *cfg, const struct nn_
         !(cfg->threshold >= 0.0f && cfg->threshold < 1.0f) ||
         !(cfg->playback_threshold >= 0.0f && cfg->playback_threshold <= 1.0f) ||
         cfg->smooth_frames > WAKE_MAX_SMOOTH || cfg->refractory_ms > 60000 ||
-        cfg->playback_hold_ms > 10000) {
+        cfg->playback_hold_ms > 10000 ||
+        !(cfg->playback_echo_share >= 0.0f && cfg->playback_echo_share <= 1.0f)) {
         set_err(err, errlen, "wake config value out of range");
         return NULL;
     }
@@ -259,6 +264,8 @@ void wake_reset(struct wake *w)
     w->samples = 0;
     w->playback = w->blocked = false;
     w->guard_until = 0;
+    memset(w->own, 0, sizeof(w->own));
+    w->own_pos = w->own_count = 0;
     memset(&w->st, 0, sizeof(w->st));
 }
 
@@ -295,7 +302,7 @@ int wake_process(struct wake *w, const float hop[WAKE_HOP], struct wake_event *e
         w->st.max_score = w->dec.score;
     if (!fire)
         return 0;
-    if (guarded && w->blocked) {
+    if (guarded && (w->blocked || w->own_count > w->cfg.playback_echo_share * WAKE_OWN_WIN)) {
         w->st.guarded++;
         return 0;
     }
@@ -324,6 +331,24 @@ size_t wake_preroll_copy(const struct wake *w, float *dst, size_t max)
     memcpy(dst, w->ring + start, first * sizeof(float));
     memcpy(dst + first, w->ring, (n - first) * sizeof(float));
     return n;
+}
+
+void wake_observe_playback(struct wake *w, bool far_active, bool near_active, const float *hop, unsigned n)
+{
+    double e = 0;
+    float dbfs = -200.0f;
+    uint8_t own = far_active && !near_active;
+
+    w->own_count += own - w->own[w->own_pos];
+    w->own[w->own_pos] = own;
+    w->own_pos = (w->own_pos + 1) % WAKE_OWN_WIN;
+    if (own) {
+        for (unsigned i = 0; i < n; i++)
+            e += (double) hop[i] * hop[i];
+        if (e > 0)
+            dbfs = (float) (10.0 * log10(e / n));
+    }
+    wake_set_playback_active(w, far_active, dbfs);
 }
 
 void wake_set_playback_active(struct wake *w, bool active, float echo_dbfs)

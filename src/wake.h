@@ -24,16 +24,20 @@
  * Self-wake guard. The device's own playback reaches the mics; after AEC a
  * residue remains, and when the assistant says "nova" the detector must not
  * wake itself. The caller (the DSP thread, which knows whether the speaker
- * is playing and how much echo the AEC left) reports that with
- * wake_set_playback_active(); while playback is active and for
- * playback_hold_ms after it stops (the room's reverberation tail):
- *   - the threshold becomes max(thr, playback_threshold) (a user talking
- *     over the device must say the phrase clearly; the guarded threshold is
- *     a config key), and
- *   - when the reported residual echo level is at or above
- *     playback_block_dbfs (the AEC is not converged, or the echo is loud
- *     enough that the residue alone could trigger), no detection is made at
- *     all: the button remains the way to interrupt.
+ * is playing and what the AEC made of each hop) reports that with
+ * wake_observe_playback() (or wake_set_playback_active()); while playback
+ * is active and for playback_hold_ms after it stops (the room's
+ * reverberation tail), a detection is suppressed when
+ *   - more than playback_echo_share of the last second was, by the AEC's
+ *     judgement, our own echo alone (far_active && !near_active): a user
+ *     who says the phrase over the playback makes the AEC see a near talker
+ *     (double talk), the echo of our own "hey nova" does not; or
+ *   - the residual echo level of the hop is at or above playback_block_dbfs
+ *     (the AEC has not converged, or the echo is loud enough that the
+ *     residue alone could trigger);
+ * and the threshold becomes max(thr, playback_threshold) (0.97 by default:
+ * the user's own wake word over the playback is often missed; voice
+ * barge-in by the VAD and the button are the ways to interrupt).
  * Detections suppressed by the guard are counted (wake_stats).
  *
  * Pre-roll. The last preroll_ms of input (rounded up to whole hops, at
@@ -72,13 +76,18 @@ struct wake_cfg {
     unsigned smooth_frames;        /* 0 = the model's "smooth" metadata (else 5) */
     unsigned refractory_ms;        /* 0 = the model's "refractory_ms" metadata (else 1500) */
     unsigned preroll_ms;           /* pre-roll ring length, 100 .. 10000 */
-    float playback_threshold;      /* threshold while own playback is active, 0..1 */
+    float playback_threshold;      /* threshold while own playback is active, 0..1
+                                    * (0 or below the normal threshold: not raised) */
     unsigned playback_hold_ms;     /* guard stays on this long after playback stops */
     float playback_block_dbfs;     /* residual echo at/above this: no detection */
+    float playback_echo_share;     /* while playing: no detection when more than this share
+                                    * of the last second was our own echo alone (the AEC's
+                                    * far_active && !near_active), 0..1; 1 = off */
 };
 
 /* Defaults: model values, 1000 ms pre-roll, guard threshold 0.97, hold
- * 300 ms, block at -30 dBFS residual echo. */
+ * 300 ms, block at -45 dBFS residual echo, echo share 0.5 (chosen with
+ * tools/eval/eval_self_wake.py, docs/vad-wake.md). */
 void wake_cfg_defaults(struct wake_cfg *cfg);
 
 /* ---- decision stage (smoothing, threshold, refractory) ---------------------- */
@@ -148,6 +157,14 @@ size_t wake_preroll_capacity(const struct wake *w); /* samples */
  * echo_dbfs = the AEC's residual echo level (dB re full scale), or a very
  * low value (e.g. -200) when unknown/none. */
 void wake_set_playback_active(struct wake *w, bool active, float echo_dbfs);
+/* wake_observe_playback() also keeps, over the last second, how many hops
+ * the AEC explained by our own playback alone; see playback_echo_share. */
+
+/* The guard fed from the echo canceller's flags for this hop, as harkd's
+ * DSP thread and hark-fe --wake do: active = far_active; the residual echo
+ * level is the level of hop (the front end's output, n samples) while the
+ * far end sounds alone (far_active && !near_active), else none. */
+void wake_observe_playback(struct wake *w, bool far_active, bool near_active, const float *hop, unsigned n);
 
 /* Effective values after model defaults were applied. */
 float wake_threshold(const struct wake *w);

@@ -7,7 +7,10 @@
  *           [--doa DOA.csv] [--aec-csv AEC.csv] [--no-aec] [--no-beam]
  *           [--no-doa] [--no-ns] [--no-agc] [--aec-mode permic|post]
  *           [--res own|speex|off] [--tail-ms N] [--delay-ms N]
- *           [--score CLEAN_DIR] [--quiet]
+ *           [--score CLEAN_DIR] [--wake MODEL.hkm [--wake-out D.csv]
+ *           [--no-wake-guard] [--wake-guard-threshold T] [--wake-echo-share S]
+ *           [--wake-block-dbfs L]]
+ *           [--quiet]
  *
  * MICS has one channel per mic in board order at the board's capture rate
  * (float or PCM); REF is the playback signal at the same rate (mixed to
@@ -30,6 +33,17 @@
  * different interference in the two chains, so use --no-beam to see the
  * echo canceller's own effect.
  *
+ * --wake MODEL.hkm runs the wake-word detector (src/wake.c) on the output
+ * hop by hop, with the self-wake guard fed from the echo canceller exactly
+ * as harkd's DSP thread does (wake_observe_playback()); --no-wake-guard
+ * leaves the guard out (as if nothing played); --wake-guard-threshold and
+ * --wake-echo-share and --wake-block-dbfs set [wake] playback_threshold,
+ * playback_echo_share and playback_block_dbfs (defaults as in hark.conf).
+ * It prints
+ * "wake_detections N guarded G max_score S" and writes one line
+ * `time_ms,score` per detection to D.csv (time_ms = end of the output hop
+ * that fired).
+ *
  * It always prints the CPU time the chain took per second of audio.
  * Exit status: 0 ok, 1 I/O or data error, 2 bad arguments.
  */
@@ -43,15 +57,17 @@
 
 #include "config.h"
 #include "frontend.h"
+#include "wake.h"
 #include "wav_io.h"
 
 #define PROG "hark-fe"
 
 struct args {
-    const char *board, *mic, *ref, *out, *doa, *aec_csv, *score;
-    bool no_aec, no_beam, no_doa, no_ns, no_agc, quiet;
+    const char *board, *mic, *ref, *out, *doa, *aec_csv, *score, *wake, *wake_out;
+    bool no_aec, no_beam, no_doa, no_ns, no_agc, quiet, no_wake_guard;
     int aec_mode, res;
-    float tail_ms, delay_ms;
+    float tail_ms, delay_ms, wake_thr, wake_share, wake_block;
+    bool wake_block_set;
     bool tail_set, delay_set;
 };
 
@@ -60,7 +76,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: " PROG " --board BOARD.conf --mic MICS.wav --ref REF.wav --out OUT.wav\n"
                "       [--doa DOA.csv] [--aec-csv AEC.csv] [--no-aec] [--no-beam] [--no-doa] [--no-ns]\n"
                "       [--no-agc] [--aec-mode permic|post] [--res own|speex|off] [--tail-ms N]\n"
-               "       [--delay-ms N] [--score CLEAN_DIR] [--quiet]\n");
+               "       [--delay-ms N] [--score CLEAN_DIR] [--wake MODEL.hkm [--wake-out D.csv]\n"
+               "       [--no-wake-guard] [--wake-guard-threshold T] [--wake-echo-share S]\n"
+               "       [--wake-block-dbfs L]] [--quiet]\n");
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -72,6 +90,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         { "no-ns", 0, 0, 'N' },    { "no-agc", 0, 0, 'G' },   { "aec-mode", 1, 0, 'M' },
         { "res", 1, 0, 'R' },      { "tail-ms", 1, 0, 'T' },  { "delay-ms", 1, 0, 'L' },
         { "score", 1, 0, 'S' },    { "quiet", 0, 0, 'q' },    { "help", 0, 0, 'h' },
+        { "wake", 1, 0, 'W' },     { "wake-out", 1, 0, 'O' }, { "no-wake-guard", 0, 0, 'g' },
+        { "wake-guard-threshold", 1, 0, 'X' }, { "wake-echo-share", 1, 0, 'Y' },
+        { "wake-block-dbfs", 1, 0, 'Z' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -79,6 +100,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
     memset(a, 0, sizeof(*a));
     a->res = FE_AEC_RES_OWN;
+    a->wake_thr = a->wake_share = -1;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
         case 'b': a->board = optarg; break;
@@ -93,6 +115,25 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'N': a->no_ns = true; break;
         case 'G': a->no_agc = true; break;
         case 'S': a->score = optarg; break;
+        case 'W': a->wake = optarg; break;
+        case 'O': a->wake_out = optarg; break;
+        case 'g': a->no_wake_guard = true; break;
+        case 'X':
+            a->wake_thr = strtof(optarg, &end);
+            if (*end || !(a->wake_thr >= 0 && a->wake_thr <= 1))
+                goto bad;
+            break;
+        case 'Z':
+            a->wake_block = strtof(optarg, &end);
+            if (*end || !(a->wake_block >= -200 && a->wake_block <= 0))
+                goto bad;
+            a->wake_block_set = true;
+            break;
+        case 'Y':
+            a->wake_share = strtof(optarg, &end);
+            if (*end || !(a->wake_share >= 0 && a->wake_share <= 1))
+                goto bad;
+            break;
         case 'q': a->quiet = true; break;
         case 'M':
             if (!strcmp(optarg, "permic"))
@@ -132,7 +173,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             return -1;
         }
     }
-    if (optind != argc || !a->board || !a->mic || !a->ref || !a->out) {
+    if (optind != argc || !a->board || !a->mic || !a->ref || !a->out || ((a->wake_out || a->no_wake_guard) && !a->wake)) {
         usage(stderr);
         return -1;
     }
@@ -229,7 +270,9 @@ int main(int argc, char **argv)
     struct frontend *fe = NULL, *fe_t = NULL;
     float *mic = NULL, *ref = NULL, *refm = NULL, *out = NULL, *talker = NULL, *out_t = NULL;
     struct wav_writer *w = NULL;
-    FILE *doa = NULL, *aecf = NULL;
+    FILE *doa = NULL, *aecf = NULL, *wakef = NULL;
+    struct wake *wk = NULL;
+    long wk_done = 0;
     long in_hop, nhops, outn = 0;
     double cpu = 0;
     int rc = 1, err = 0;
@@ -301,6 +344,26 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s: %s\n", a.aec_csv, strerror(errno));
         goto out;
     }
+    if (a.wake) {
+        struct wake_cfg wc;
+        char err[256];
+
+        wake_cfg_defaults(&wc);
+        if (a.wake_thr >= 0)
+            wc.playback_threshold = a.wake_thr;
+        if (a.wake_share >= 0)
+            wc.playback_echo_share = a.wake_share;
+        if (a.wake_block_set)
+            wc.playback_block_dbfs = a.wake_block;
+        if (!(wk = wake_create(&wc, a.wake, err, sizeof(err)))) {
+            fprintf(stderr, PROG ": %s: %s\n", a.wake, err);
+            goto out;
+        }
+        if (a.wake_out && !(wakef = fopen(a.wake_out, "w"))) {
+            fprintf(stderr, PROG ": %s: %s\n", a.wake_out, strerror(errno));
+            goto out;
+        }
+    }
     for (long h = 0; h < nhops; h++) {
         double t0 = now_cpu();
         unsigned got = frontend_process(fe, mic + h * in_hop * mi.channels, (unsigned) mi.channels,
@@ -316,6 +379,19 @@ int main(int argc, char **argv)
             float az, conf;
             frontend_doa(fe, &az, &conf, NULL);
             fprintf(doa, "%ld,%.1f,%.3f\n", t_ms, az, conf);
+        }
+        if (wk && got) {
+            struct fe_aec_state s;
+            struct wake_event we;
+
+            frontend_aec_state(fe, &s);
+            /* the detector takes whole 10 ms hops of the output */
+            for (; wk_done + WAKE_HOP <= outn; wk_done += WAKE_HOP) {
+                if (!a.no_wake_guard)
+                    wake_observe_playback(wk, s.far_active, s.near_active, out + wk_done, WAKE_HOP);
+                if (wake_process(wk, out + wk_done, &we) > 0 && wakef)
+                    fprintf(wakef, "%ld,%.4f\n", (wk_done + WAKE_HOP) * 1000 / FRONTEND_RATE, we.score);
+            }
         }
         if (aecf && got) {
             struct fe_aec_state s;
@@ -404,8 +480,20 @@ int main(int argc, char **argv)
         free(echo);
         free(intf);
     }
+    if (wk) {
+        struct wake_stats ws;
+
+        wake_get_stats(wk, &ws);
+        printf("wake_detections %llu guarded %llu max_score %.3f\n", (unsigned long long) ws.detections,
+               (unsigned long long) ws.guarded, ws.max_score);
+    }
     rc = 0;
 out:
+    if (wakef && fclose(wakef) != 0 && rc == 0) {
+        fprintf(stderr, PROG ": %s: write failed\n", a.wake_out);
+        rc = 1;
+    }
+    wake_destroy(wk);
     if (doa)
         fclose(doa);
     if (aecf)

@@ -12,7 +12,8 @@
  *  - the committed models/hey_nova.hkm detects the committed "hey nova"
  *    fixture exactly once, at most 300 ms after the phrase ends, and does
  *    not fire on the confusable "hey noah" fixture;
- *  - self-wake guard: playback with a loud residual echo blocks the
+ *  - self-wake guard: our own echo alone (the AEC's flags) suppresses a
+ *    detection, double talk does not; playback with a loud residual echo blocks the
  *    detection (and counts it), with a quiet residue the raised threshold
  *    applies, and the hold time after playback is honoured;
  *  - a missing or corrupt model, or a model of another kind, is refused
@@ -387,6 +388,32 @@ static void test_model_on_fixtures(void **st)
     run_file(w, xp, np, NULL, &res);
     assert_int_equal(res.detections, 0);
     assert_int_equal(res.guarded, 1);
+
+    /* guard fed as harkd feeds it (wake_observe_playback): the phrase as
+     * our own echo alone (far end active, no near talker: the AEC's
+     * judgement) is suppressed and counted, even at a residual level under
+     * the block level; the same audio judged double talk (a user over the
+     * playback) wakes the device (threshold not raised for this check) */
+    for (int dt = 0; dt < 2; dt++) {
+        struct wake_cfg c2 = cfg;
+        struct wake_event ev;
+        struct wake_stats ws;
+        static const float quiet[WAKE_HOP]; /* residue level: -200 dBFS */
+        unsigned det = 0;
+        struct wake *w2;
+
+        c2.playback_threshold = 0;
+        w2 = wake_create(&c2, MODEL, err, sizeof(err));
+        assert_non_null(w2);
+        for (size_t i = 0; i + WAKE_HOP <= np; i += WAKE_HOP) {
+            wake_observe_playback(w2, true, dt == 1, quiet, WAKE_HOP);
+            det += (unsigned) wake_process(w2, xp + i, &ev);
+        }
+        wake_get_stats(w2, &ws);
+        assert_int_equal(det, dt == 1 ? 1 : 0);
+        assert_int_equal(ws.guarded, dt == 1 ? 0 : 1);
+        wake_destroy(w2);
+    }
 
     /* guard, quiet residue: threshold raised to playback_threshold (set
      * just above this fixture's peak -> no detection; just below -> one) */
