@@ -94,10 +94,17 @@ include mk/sources.mk
 -include $(sort $(wildcard mk/*.src.mk))
 
 # ---- objects -------------------------------------------------------------------
+# The per-hop DSP (front end, log-mel, the models) is built with -O3, after
+# CFLAGS, so that gcc vectorises its loops (SSE on x86, NEON on aarch64):
+# about 10 % fewer instructions for the 4-mic front end (docs/frontend.md).
+# Float results do not change: no -ffast-math, so no reassociation.
+DSP_SRCS := $(wildcard src/fe_*.c) src/frontend.c src/mel.c src/nn_model.c
+$(patsubst %.c,$(OBJ)/%.o,$(DSP_SRCS)): DSP_OPT := -O3
+
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(HARK_CFLAGS) $(ALSA_CFLAGS) $(LWS_CFLAGS) $(KISSFFT_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DSP_OPT) $(HARK_CFLAGS) $(ALSA_CFLAGS) $(LWS_CFLAGS) $(KISSFFT_CFLAGS) -MMD -MP -c -o $@ $<
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 CORE_OBJS := $(call objs,$(CORE_SRCS))

@@ -57,11 +57,13 @@
 #define MVDR_RESET_DEG 30.0  /* a steering jump this large restarts the noise statistics */
 #define MVDR_PRIOR 1e-8      /* prior noise power per bin and unit frame length: ~-80 dBFS diffuse */
 #define MVDR_PRIOR_LOAD 0.05 /* prior = MVDR_PRIOR * frame * (G + 0.05 I) */
+#define FE_BF_SOLVE_HOPS 4   /* MVDR solve every 4th covariance update (40 ms at a 10 ms hop) */
 
 struct fe_bf {
     struct fe_bf_cfg cfg;
     unsigned mics, bins, dirs, cur, adapted_dir;
     bool update, dirty;
+    unsigned stale;      /* MVDR: covariance updates since the last solve */
     float alpha; /* MVDR: covariance forgetting factor per hop */
     struct fe_stft *ana;
     struct fe_istft *syn;
@@ -439,16 +441,34 @@ void fe_bf_set_noise_update(struct fe_bf *st, bool interference_only)
     st->update = interference_only;
 }
 
+/* MVDR covariance, per bin k, on interference-only hops:
+ *   P_k <- alpha P_k + (1 - alpha) x x^H */
+static void mvdr_cov_update(struct fe_bf *st)
+{
+    const unsigned n = st->mics, bins = st->bins;
+    const float a = st->alpha, b = 1 - a;
+
+    for (unsigned k = 0; k < bins; k++) {
+        struct fe_cpx *P = st->P + (size_t) k * n * n;
+        for (unsigned i = 0; i < n; i++) {
+            const struct fe_cpx xi = st->X[(size_t) i * bins + k];
+            for (unsigned j = 0; j < n; j++) {
+                const struct fe_cpx xj = st->X[(size_t) j * bins + k];
+                P[i * n + j].re = a * P[i * n + j].re + b * (xi.re * xj.re + xi.im * xj.im);
+                P[i * n + j].im = a * P[i * n + j].im + b * (xi.im * xj.re - xi.re * xj.im);
+            }
+        }
+    }
+}
+
 /*
- * MVDR weights for this hop, per bin k:
- *   P_k <- alpha P_k + (1 - alpha) x x^H      (only on interference-only hops)
+ * MVDR weights, per bin k:
  *   w_k  = (P_k + (l tr(P_k) / M + eps) I)^-1 d_k / (d_k^H (...)^-1 d_k)
  * solved by complex Cholesky in double (M <= 16, a few hundred flops a bin).
  */
 static void mvdr_weights(struct fe_bf *st)
 {
     const unsigned n = st->mics, bins = st->bins;
-    const float a = st->alpha, b = 1 - a;
     const struct fe_cpx *D = st->D + (size_t) st->cur * n * bins;
 
     for (unsigned k = 0; k < bins; k++) {
@@ -457,15 +477,6 @@ static void mvdr_weights(struct fe_bf *st)
         double vr[HARK_MAX_MICS], vi[HARK_MAX_MICS], tr = 0, load, den = 0;
         bool ok = true;
 
-        if (st->update)
-            for (unsigned i = 0; i < n; i++) {
-                const struct fe_cpx xi = st->X[(size_t) i * bins + k];
-                for (unsigned j = 0; j < n; j++) {
-                    const struct fe_cpx xj = st->X[(size_t) j * bins + k];
-                    P[i * n + j].re = a * P[i * n + j].re + b * (xi.re * xj.re + xi.im * xj.im);
-                    P[i * n + j].im = a * P[i * n + j].im + b * (xi.im * xj.re - xi.re * xj.im);
-                }
-            }
         for (unsigned i = 0; i < n; i++)
             tr += P[i * n + i].re;
         load = st->cfg.mvdr_loading * tr / n + 1e-20;
@@ -529,6 +540,7 @@ static void mvdr_weights(struct fe_bf *st)
         }
     }
     st->dirty = false;
+    st->stale = 0;
 }
 
 static void apply(struct fe_bf *st, const struct fe_cpx *W, float *out)
@@ -553,7 +565,15 @@ static void beam_hop(struct fe_bf *st, const float *x, unsigned stride, float *o
 {
     fe_stft_analyze(st->ana, x, stride, st->X);
     if (st->P) {
-        if (st->update || st->dirty)
+        /* The covariance follows every interference-only hop; the solve
+         * runs at once when the steering changed, else every
+         * FE_BF_SOLVE_HOPS updates (the covariance forgets over ~alpha's
+         * time constant, far slower than this). */
+        if (st->update) {
+            mvdr_cov_update(st);
+            st->stale++;
+        }
+        if (st->dirty || st->stale >= FE_BF_SOLVE_HOPS)
             mvdr_weights(st);
         apply(st, st->Wcur, out);
     } else {
