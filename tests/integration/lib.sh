@@ -81,3 +81,18 @@ json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)"
 
 # close_to A B TOL: |A-B| <= TOL
 close_to() { python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t else 1)" "$1" "$2" "$3"; }
+
+# start_mock ANSWER_SECONDS: the mock cloud on loopback with a test CA
+# ($T/ca), token "test-token" ($T/token) and a 300 Hz answer of that length;
+# it logs every client event to $T/mock.jsonl and listens on port $(cat
+# "$T/port"). MOCK is its pid; it is killed at exit.
+start_mock() {
+    "$top/tools/make-test-ca" "$T/ca"
+    sox -n -r 24000 -c 1 -b 16 "$T/answer.wav" synth "$1" sine 300 vol 0.5
+    printf 'test-token\n' > "$T/token"; chmod 600 "$T/token"
+    /usr/bin/python3 "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
+        --token test-token --answer-wav "$T/answer.wav" --log "$T/mock.jsonl" --ready-file "$T/port" > "$T/mock.out" 2>&1 &
+    MOCK=$!
+    trap 'kill $MOCK 2>/dev/null || true; cleanup' EXIT
+    for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+}

@@ -5,14 +5,7 @@
 # sent while idle or muted) and the played audio (chimes are audible).
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
-"$top/tools/make-test-ca" "$T/ca"
-sox -n -r 24000 -c 1 -b 16 "$T/answer.wav" synth 4 sine 300 vol 0.5
-printf 'test-token\n' > "$T/token"; chmod 600 "$T/token"
-$PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
-    --token test-token --answer-wav "$T/answer.wav" --log "$T/mock.jsonl" --ready-file "$T/port" > "$T/mock.out" 2>&1 &
-MOCK=$!
-trap 'kill $MOCK 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+start_mock 4
 make_scene 16
 write_conf "[cloud]" "mode = conversation" "url = wss://localhost:$(cat "$T/port")/v1/realtime?model=gpt-realtime-2" \
     "ca_file = $T/ca/ca.pem" "api_key_file = $T/token"

@@ -6,14 +6,7 @@
 # then the user talks again while the answer (4 s) is still playing.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
-"$top/tools/make-test-ca" "$T/ca"
-sox -n -r 24000 -c 1 -b 16 "$T/answer.wav" synth 4 sine 300 vol 0.5
-printf 'test-token\n' > "$T/token"; chmod 600 "$T/token"
-$PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
-    --token test-token --answer-wav "$T/answer.wav" --log "$T/mock.jsonl" --ready-file "$T/port" > "$T/mock.out" 2>&1 &
-MOCK=$!
-trap 'kill $MOCK 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+start_mock 4
 espeak-ng -w "$T/q1.wav" "what time is it in Lisbon"
 espeak-ng -w "$T/q2.wav" "stop, tell me about the weather instead"
 sox "$T/q1.wav" "$T/q1p.wav" pad 0 3.5

@@ -12,14 +12,7 @@
 # claim (docs/vad-wake.md has the evaluation).
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
-"$top/tools/make-test-ca" "$T/ca"
-sox -n -r 24000 -c 1 -b 16 "$T/answer.wav" synth 2 sine 300 vol 0.5
-printf 'test-token\n' > "$T/token"; chmod 600 "$T/token"
-$PY "$top/tools/mock-cloud/mock_cloud.py" --port 0 --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
-    --token test-token --answer-wav "$T/answer.wav" --log "$T/mock.jsonl" --ready-file "$T/port" > "$T/mock.out" 2>&1 &
-MOCK=$!
-trap 'kill $MOCK 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+start_mock 2
 espeak-ng -w "$T/s1.wav" "tell me about the weather in Lisbon" || fail "espeak-ng failed"
 espeak-ng -w "$T/s2.wav" "hey nova, what time is it?" || fail "espeak-ng failed"
 sox "$T/s1.wav" "$T/s1p.wav" pad 0 1.5
