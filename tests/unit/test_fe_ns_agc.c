@@ -92,6 +92,21 @@ static double level_db(const float *x, const char *mask, long a, long b)
     return c ? 10 * log10(e / c + 1e-30) : -300;
 }
 
+/* The talker at -40 dBFS over speech with -80 dBFS of white noise in x;
+ * act marks its syllables, act_out the same one hop later (the stage's
+ * latency). */
+static void talker_at_40(float *x, char *act, char *act_out, long n)
+{
+    double g;
+
+    talker(x, act, n);
+    g = pow(10, (-40 - level_db(x, act, 0, n)) / 20);
+    for (long i = 0; i < n; i++)
+        x[i] = (float) (x[i] * g + 1e-4 * gauss());
+    for (long i = HOP; i < n; i++)
+        act_out[i] = act[i - HOP];
+}
+
 static double tone_amp(const float *y, long a, long b, double f)
 {
     double sc = 0, ss = 0, c2 = 0, s2 = 0;
@@ -194,19 +209,13 @@ static void test_agc_reaches_target(void **state)
     float *x = malloc(n * sizeof(float)), *y = calloc(n, sizeof(float));
     char *act = calloc(n, 1), *act_out = calloc(n, 1);
     static const float targets[] = { -20, -30 };
-    double g;
 
     (void) state;
     assert_non_null(x);
     assert_non_null(y);
     assert_non_null(act);
     assert_non_null(act_out);
-    talker(x, act, n);
-    g = pow(10, (-40 - level_db(x, act, 0, n)) / 20);
-    for (long i = 0; i < n; i++)
-        x[i] = (float) (x[i] * g + 1e-4 * gauss());
-    for (long i = HOP; i < n; i++)
-        act_out[i] = act[i - HOP];
+    talker_at_40(x, act, act_out, n);
     printf("  input speech %.1f dBFS\n", level_db(x, act, 0, n));
     for (unsigned t = 0; t < 2; t++) {
         struct fe_ns_agc_cfg cfg;
@@ -267,7 +276,7 @@ static void test_agc_hold(void **state)
     float *x = malloc(n * sizeof(float)), *y = calloc(n, sizeof(float));
     char *act = calloc(n, 1), *act_out = calloc(n, 1);
     struct fe_ns_agc *st;
-    double g, g_before, g_after, l_in, l_held, l_free, l_rel;
+    double g_before, g_after, l_in, l_held, l_free, l_rel;
 
     (void) state;
     assert_non_null(x);
@@ -275,12 +284,7 @@ static void test_agc_hold(void **state)
     assert_non_null(act);
     assert_non_null(act_out);
     rng = 11;
-    talker(x, act, n);
-    g = pow(10, (-40 - level_db(x, act, 0, n)) / 20);
-    for (long i = 0; i < n; i++)
-        x[i] = (float) (x[i] * g + 1e-4 * gauss());
-    for (long i = HOP; i < n; i++)
-        act_out[i] = act[i - HOP];
+    talker_at_40(x, act, act_out, n);
     /* reference run without the hold */
     st = make(true, -15, true);
     run(st, x, y, n);
