@@ -8,17 +8,23 @@ from numpy generators seeded per item, and the engines themselves
 (espeak-ng, flite, festival) are deterministic.
 
 Sources (all allowed for training, see /work/shared/testdata.md): espeak-ng
-(gmw/ English voices with their variants; never the mb-* MBROLA voices),
-flite (kal16, kal, awb, rms, slt), festival (kal, ked, slt-hts), the
-pocketsphinx-testdata LibriVox and command clips (real speech). Held-out
-sources (asterisk-core-sounds-en*, SVOX Pico, MBROLA, hedgewars music) are
-never used.
+(gmw/ English voices with their variants, and for training also 23
+non-English language voices with the phrase respelt per language; never the
+mb-* MBROLA voices), flite (kal16, kal, awb, rms, slt), festival (kal, ked,
+slt-hts; for training also the Czech dita/krb/machac/ph, Finnish lj/mv and
+Russian nsh voices), the pocketsphinx-testdata LibriVox and command clips
+(real speech). Held-out sources (asterisk-core-sounds-en*, SVOX Pico,
+MBROLA, hedgewars music) are never used.
 
 Splits are by voice: espeak-ng variants are partitioned into
-train / val / test sets; flite kal16, rms, slt and festival kal, slt-hts are
-training voices; flite awb, kal (8 kHz) and festival ked are only in val and
-test (with different seeds per split). Real-speech clips are partitioned
-file by file.
+train / val / test sets; flite kal16, rms, slt, festival kal, slt-hts and
+all non-English voices are training voices; flite awb, kal (8 kHz) and
+festival ked are only in val and test (with different seeds per split).
+Real-speech clips are partitioned file by file. Training clips are
+resampled by 0.82-1.20 (vocal-tract length: pitch and formants) and 75 % of
+them time-stretched back to 0.9-1.1 x their duration (sox tempo); val and
+test clips keep the first round's jobs exactly (resample 0.93-1.07), so
+their streams are identical between rounds for the same --seed.
 
 Output (under --out, e.g. build/wake-data/hey_nova):
   clips/<split>/<label>/<id>.wav   clean, trimmed, 16 kHz mono, peak -3 dBFS
@@ -33,8 +39,9 @@ Output (under --out, e.g. build/wake-data/hey_nova):
         end_s (phrase end),snr_db,rt60_s
   corpus.json                      the arguments and counts
 
-Usage:
-  nice /usr/bin/python3 tools/train/gen_wake_corpus.py --out build/wake-data/hey_nova
+Usage (tools/setup-train-deps installs the engines and voices):
+  nice /usr/bin/python3 tools/train/gen_wake_corpus.py --out build/wake-data/hey_nova \
+      --n-pos 4000 --n-conf 3000 --n-unrel 2500
   nice /usr/bin/python3 tools/train/gen_wake_corpus.py --phrase "hey jarvis" \
       --out build/wake-data/hey_jarvis
 """
@@ -72,8 +79,83 @@ ESPEAK_VARIANTS = {
 FLITE_VOICES = {"train": ["kal16", "rms", "slt"], "val": ["awb", "kal"], "test": ["awb", "kal"]}
 FEST_VOICES = {"train": ["kal", "slt"], "val": ["ked"], "test": ["ked"]}
 FEST_CMD = {"kal": "(voice_kal_diphone)", "ked": "(voice_ked_diphone)",
-            "slt": "(voice_cmu_us_slt_arctic_hts)"}
+            "slt": "(voice_cmu_us_slt_arctic_hts)",
+            # non-English festival voices (training only, see LANG_SPELL)
+            "cs-dita": "(voice_czech_dita)", "cs-krb": "(voice_czech_krb)",
+            "cs-machac": "(voice_czech_machac)", "cs-ph": "(voice_czech_ph)",
+            "fi-lj": "(voice_suo_fi_lj_diphone)", "fi-mv": "(voice_hy_fi_mv_diphone)",
+            "ru-nsh": "(voice_msu_ru_nsh_clunits)"}
 FEMALE = {"slt"}
+
+# ---- wider TRAINING voices (issue 4: the first model learnt its ~10 training
+# voices, not the phrase). None of these appear in val or test, whose job
+# lists (voices, seeds, draws) are unchanged so that test numbers stay
+# comparable between rounds.
+#
+# espeak-ng variants never used in val/test (nor near-duplicates of them such
+# as Gene2/edward2), for training only, on top of ESPEAK_VARIANTS["train"].
+ESPEAK_TRAIN_EXTRA_VARIANTS = ["Alicia", "Denis", "Diogo", "Henrique", "Hugo", "Jacky", "Marco",
+                               "Mario", "Nguyen", "antonio", "croak", "gustave", "grandpa",
+                               "iven2", "iven3", "marcelo", "michel", "miguel", "pablo",
+                               "pedro", "rob", "sandro", "steph2", "steph3", "zac", "whisperf"]
+# Non-English espeak-ng / festival voices speaking the phrase. Per language,
+# the spelling of "hey" and "nova" whose rendering is close to /heI noUv@/
+# (checked with espeak-ng -x: e.g. de "hej nowa" -> h'e:j n'o:vA:); every
+# other word of a text (confusables, unrelated sentences) is read with the
+# language's own letter-to-sound rules, so the same voices also produce the
+# negatives and voice identity says nothing about the label. Languages that
+# drop the /h/ (it, es without respelling, fr, ca) are not used: their
+# "ei nova" would teach the model to accept "a nova". ru gets a Cyrillic
+# transliteration of the whole text. Never mb-* (MBROLA).
+LANG_SPELL = {
+    "de": {"hey": "hej", "nova": "nowa"}, "nl": {}, "is": {}, "fi": {"hey": "hei"},
+    "hu": {"hey": "hej"}, "cs": {"hey": "hej"}, "sk": {"hey": "hej"}, "ro": {"hey": "hei"},
+    "tr": {}, "id": {}, "ms": {}, "sw": {}, "lv": {}, "lt": {}, "et": {}, "cy": {},
+    "eo": {"hey": "hej"}, "pl": {"hey": "hej", "nova": "nowa"}, "hr": {"hey": "hej"},
+    "sv": {"hey": "hej", "nova": "nåva"}, "nb": {"hey": "hei", "nova": "nåva"},
+    "pt-br": {"hey": "rei", "nova": "nóva"}, "es": {"hey": "jei"},
+    "ru": {"hey": "хэй", "nova": "нова"},
+}
+ESPEAK_LANGS = ["de", "nl", "is", "fi", "hu", "cs", "sk", "ro", "tr", "id", "ms", "sw", "lv",
+                "lt", "et", "cy", "eo", "pl", "hr", "sv", "nb", "pt-br", "es"]
+FEST_LANG_VOICES = {"cs-dita": "cs", "cs-krb": "cs", "cs-machac": "cs", "cs-ph": "cs",
+                    "fi-lj": "fi", "fi-mv": "fi", "ru-nsh": "ru"}
+_RU = {"sh": "ш", "ch": "ч", "th": "з", "oo": "у", "ee": "и", "a": "а", "b": "б", "c": "к",
+       "d": "д", "e": "е", "f": "ф", "g": "г", "h": "х", "i": "и", "j": "дж", "k": "к", "l": "л",
+       "m": "м", "n": "н", "o": "о", "p": "п", "q": "к", "r": "р", "s": "с", "t": "т", "u": "у",
+       "v": "в", "w": "у", "x": "кс", "y": "й", "z": "з"}
+
+
+def lang_text(text, lang):
+    """text (English, lower or mixed case) respelt for a non-English voice."""
+    sp = LANG_SPELL.get(lang, {})
+    out = []
+    for tok in text.split(" "):
+        core = tok.strip(",.!?")
+        if not core:
+            out.append(tok)
+            continue
+        a = tok.index(core)
+        pre, post = tok[:a], tok[a + len(core):]
+        w = core.lower()
+        for k, v in sp.items():
+            if w == k:
+                w = v
+            elif k == "nova" and w.endswith("nova"):      # supernova
+                w = w[:-4] + v
+        if lang == "ru":
+            r, i = "", 0
+            while i < len(w):
+                if w[i:i + 2] in _RU:
+                    r += _RU[w[i:i + 2]]
+                    i += 2
+                else:
+                    r += _RU.get(w[i], w[i])
+                    i += 1
+            w = r
+        out.append(pre + w + post)
+    return " ".join(out)
+
 
 # Real speech (pocketsphinx-testdata), split file by file.
 PS = "/usr/share/pocketsphinx/test/data"
@@ -229,7 +311,7 @@ def synth_one(job, tmpdir):
 def synth_festival_batch(jobs, tmpdir):
     """One festival process for many utterances (start-up costs ~1 s)."""
     scm = os.path.join(tmpdir, "batch_%s.scm" % jobs[0]["id"])
-    with open(scm, "w") as f:
+    with open(scm, "w", encoding="utf-8") as f:
         f.write(FEST_CMD[jobs[0]["voice"]] + "\n")
         for j in jobs:
             f.write("(Parameter.set 'Duration_Stretch %.3f)\n" % j["rate"])
@@ -261,8 +343,22 @@ def speech_bounds(x, rel_db=-40.0, abs_db=-60.0):
     return int(idx[0] * 160), int(min(len(x), (idx[-1] + 1) * 160))
 
 
+def tempo(y, factor):
+    """Time-stretch by factor (> 1 faster) without changing pitch or
+    formants (sox tempo -s, WSOLA); deterministic."""
+    p = subprocess.run(["sox", "-t", "f32", "-r", str(SR), "-c", "1", "-", "-t", "f32", "-",
+                        "tempo", "-s", "%.4f" % factor], input=y.astype("<f4").tobytes(),
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+    return np.frombuffer(p.stdout, dtype="<f4").astype(np.float32)
+
+
 def finish_clip(x, sr, job):
     y = _resample(x, sr, job["resample"])
+    tf = float(job.get("tempo", 1.0) or 1.0)
+    if abs(tf - 1.0) > 1e-3 and len(y) > 1600:
+        # vocal-tract-length perturbation: the resample moved pitch, formants
+        # and speed together; this restores (part of) the duration
+        y = tempo(y, tf)
     s, e = speech_bounds(y)
     pad = int(0.05 * SR)
     a, b = max(0, s - pad), min(len(y), e + pad)
@@ -303,13 +399,67 @@ def run_jobs(args_tuple):
     return rows
 
 
-def make_jobs(phrase, counts, seed):
-    """counts: {split: {label: n}} -> job dicts, deterministic by seed."""
+def train_jobs(phrase, label, n, rng, confs):
+    """Training jobs with the wide voice set (--wide, the default): engine
+    mix espeak-ng English 30 %, espeak-ng other languages 25 %, flite 20 %,
+    festival English 12 %, festival cs/fi/ru 13 %; every clip resampled by
+    0.82-1.20 (pitch and formants, i.e. vocal-tract length) and, for 75 %,
+    time-stretched back to (0.9-1.1 x) its original duration so that speed
+    varies independently of the vocal tract."""
+    jobs = []
+    for i in range(n):
+        if label == "pos":
+            text = rng.choice([phrase, phrase, phrase, phrase.replace(" ", ", ", 1),
+                               phrase + ".", phrase + "!", phrase.title()])
+        elif label == "conf":
+            text = confs[i % len(confs)]
+        else:
+            text = random_sentence(rng)
+        res = round(rng.uniform(0.82, 1.20), 3)
+        tf = round(rng.uniform(0.9, 1.1) / res, 3) if rng.random() < 0.75 else 1.0
+        j = {"id": "train_%s_%05d" % (label, i), "split": "train", "label": label,
+             "text": text, "resample": res, "tempo": tf, "gap": 0}
+        u = rng.random()
+        if u < 0.30:
+            base = rng.choice(ESPEAK_BASES)
+            var = rng.choice(ESPEAK_VARIANTS["train"] + ESPEAK_TRAIN_EXTRA_VARIANTS)
+            j.update(engine="espeak", voice=base + ("+" + var if var else ""),
+                     rate=rng.randint(100, 230), pitch=rng.randint(5, 95),
+                     gap=rng.choice([0, 0, 0, 1, 2, 4, 8]))
+        elif u < 0.55:
+            lang = rng.choice(ESPEAK_LANGS)
+            var = rng.choice(ESPEAK_VARIANTS["train"] + ESPEAK_TRAIN_EXTRA_VARIANTS)
+            j.update(engine="espeak", voice=lang + ("+" + var if var else ""),
+                     text=lang_text(text, lang), rate=rng.randint(100, 230),
+                     pitch=rng.randint(5, 95), gap=rng.choice([0, 0, 0, 1, 2, 4, 8]))
+        elif u < 0.75:
+            v = rng.choice(FLITE_VOICES["train"])
+            lo, hi = (140, 270) if v in FEMALE else (70, 190)
+            j.update(engine="flite", voice=v, rate=round(rng.uniform(0.7, 1.4), 3),
+                     pitch=rng.randint(lo, hi))
+        elif u < 0.87:
+            j.update(engine="festival", voice=rng.choice(FEST_VOICES["train"]),
+                     rate=round(rng.uniform(0.75, 1.35), 3), pitch=0)
+        else:
+            v = rng.choice(sorted(FEST_LANG_VOICES))
+            j.update(engine="festival", voice=v, text=lang_text(text, FEST_LANG_VOICES[v]),
+                     rate=round(rng.uniform(0.75, 1.35), 3), pitch=0)
+        jobs.append(j)
+    return jobs
+
+
+def make_jobs(phrase, counts, seed, wide=True):
+    """counts: {split: {label: n}} -> job dicts, deterministic by seed.
+    wide=False reproduces the first round's training voices; val and test
+    jobs are the same either way."""
     jobs = []
     confs = CONFUSABLES.get(phrase) or generic_confusables(phrase)
     for split in ("train", "val", "test"):
         for label in ("pos", "conf", "unrel"):
             rng = random.Random(stable_seed(seed, split, label))
+            if split == "train" and wide:
+                jobs.extend(train_jobs(phrase, label, counts[split][label], rng, confs))
+                continue
             for i in range(counts[split][label]):
                 if label == "pos":
                     text = rng.choice([phrase, phrase, phrase, phrase.replace(" ", ", ", 1),
@@ -595,6 +745,8 @@ def main():
     ap.add_argument("--neg-val-min", type=float, default=20, help="val negative stream, minutes")
     ap.add_argument("--neg-test-min", type=float, default=60, help="test negative stream, minutes")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--narrow", action="store_true",
+                    help="the first round's training voices (English only, resample 0.93-1.07)")
     a = ap.parse_args()
     phrase = a.phrase.lower().strip()
     t0 = time.time()
@@ -606,7 +758,7 @@ def main():
             os.makedirs(os.path.join(a.out, "clips", split, label), exist_ok=True)
     for d in ("noise", "rirs", "streams"):
         os.makedirs(os.path.join(a.out, d), exist_ok=True)
-    jobs = make_jobs(phrase, counts, a.seed)
+    jobs = make_jobs(phrase, counts, a.seed, wide=not a.narrow)
     # Batches: festival per voice in chunks of 60; others chunks of 40.
     batches = []
     for eng in ("festival", "espeak", "flite", "real"):
@@ -627,7 +779,7 @@ def main():
             rows.extend(r)
     rows.sort(key=lambda r: r["id"])
     fields = ["id", "split", "label", "text", "engine", "voice", "rate", "pitch", "resample",
-              "gap", "file", "start", "end"]
+              "tempo", "gap", "file", "start", "end"]
     with open(os.path.join(a.out, "manifest.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()

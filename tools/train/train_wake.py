@@ -18,7 +18,9 @@ phrases, unrelated speech and noise are 0 everywhere.
 
 Augmentation (fresh draws per copy, from --seed): a synthetic room (80 %),
 one of 8 noise kinds at -5..30 dB SNR, speech level -45..-12 dBFS, unrelated
-speech before the phrase (30 %), plus windows cut from a long stream of
+speech before the phrase (30 %), with --channel-p a random recording channel
+(low-pass 3.3-7 kHz, peaking EQ, high-pass; positives and negatives alike),
+plus windows cut from a long stream of
 augmented training negatives (--neg-stream-minutes). Then hard negatives: the model is run
 over a long stream of augmented training negatives and the windows that
 score highest are added before a second round of training.
@@ -44,6 +46,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy.signal import butter, lfilter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_wake_corpus as corpus  # noqa: E402
@@ -98,7 +101,8 @@ class WakeNet(nn.Module):
 _G = {}
 
 
-def _init_worker(data):
+def _init_worker(data, channel_p=0.0):
+    _G["channel_p"] = channel_p
     rows = corpus.load_manifest(data)
     _G["clips"] = {}
     for lab in ("pos", "conf", "unrel"):
@@ -117,6 +121,30 @@ def _augment_place(buf, clip, end_at, h, gain):
     a, b = max(0, off), min(len(buf), off + len(y))
     if b > a:
         buf[a:b] += y[a - off:b - off]
+
+
+def channel(x, rng, p):
+    """A random recording channel for the speech of one window (applied to
+    positives and negatives alike, before the noise): with probability p
+    each, a low-pass at 3.3-7 kHz (order 4-8: telephone-band or 8 kHz
+    sources such as flite kal), 1-3 peaking EQ bands (150-5000 Hz, +-8 dB:
+    timbre), and with p/2 a high-pass at 80-400 Hz (small loudspeakers,
+    far microphones)."""
+    if p <= 0:
+        return x
+    if rng.random() < p:
+        b, a = butter(int(rng.integers(4, 9)), rng.uniform(3300, 7000) / (SR / 2))
+        x = lfilter(b, a, x)
+    if rng.random() < p:
+        for _ in range(int(rng.integers(1, 4))):
+            f0, g, q = rng.uniform(150, 5000), rng.uniform(-8, 8), rng.uniform(0.7, 2.5)
+            A, w0 = 10 ** (g / 40), 2 * np.pi * f0 / SR
+            al, c = np.sin(w0) / (2 * q), np.cos(w0)
+            x = lfilter([1 + al * A, -2 * c, 1 - al * A], [1 + al / A, -2 * c, 1 - al / A], x)
+    if rng.random() < p / 2:
+        b, a = butter(2, rng.uniform(80, 400) / (SR / 2), btype="highpass")
+        x = lfilter(b, a, x)
+    return x.astype(np.float32)
 
 
 def make_example(args):
@@ -158,6 +186,8 @@ def make_example(args):
         gain = level / (corpus.active_rms(clip) + 1e-9)
         pos = int(rng.integers(n // 3, n + max(1, len(clip) // 2)))
         _augment_place(buf, clip, (pos, len(clip) - 1), h, gain)
+    if kind != "noise":
+        buf = channel(buf, rng, _G["channel_p"])
     # noise (also the whole example for kind == "noise")
     nk = _G["nkinds"][int(rng.integers(len(_G["nkinds"])))]
     nz = corpus.noise_slice(_G["noises"][nk], n, rng)
@@ -169,9 +199,9 @@ def make_example(args):
     return features.logmel(buf).astype(np.float16), lab
 
 
-def build_set(data, plan, jobs):
+def build_set(data, plan, jobs, channel_p=0.0):
     """plan: list of (kind, idx, seed)."""
-    with Pool(jobs, initializer=_init_worker, initargs=(data,)) as pool:
+    with Pool(jobs, initializer=_init_worker, initargs=(data, channel_p)) as pool:
         res = pool.map(make_example, plan, chunksize=64)
     X = np.stack([r[0] for r in res])
     Y = np.stack([r[1] for r in res])
@@ -336,6 +366,8 @@ def main():
     ap.add_argument("--init", help="start from this .hkm (same architecture) instead of random weights")
     ap.add_argument("--neg-stream-minutes", type=float, default=150,
                     help="add windows (hop 1 s) of a stream of augmented training negatives")
+    ap.add_argument("--channel-p", type=float, default=0.0,
+                    help="probability of each random channel effect (low-pass, EQ; see channel())")
     ap.add_argument("--report", help="write the validation sweep and timings here (json)")
     a = ap.parse_args()
     t0 = time.time()
@@ -359,13 +391,15 @@ def main():
     for i in range(n["unrel"]):
         plan.append(("noise", 0, int(rng.integers(1 << 31))))
     key = "%d_%d_%d_%d" % (a.seed, a.pos_copies, a.neg_copies, len(plan))
+    if a.channel_p > 0:
+        key += "_ch%g" % a.channel_p
     cache = os.path.join(a.data, "train_windows_%s.npz" % key)
     if os.path.exists(cache):
         z = np.load(cache)
         X, Y = z["X"], z["Y"]
         log("training windows from %s" % cache)
     else:
-        X, Y = build_set(a.data, plan, a.jobs)
+        X, Y = build_set(a.data, plan, a.jobs, a.channel_p)
         np.savez(cache, X=X, Y=Y)
     log("training set: %d windows (%d pos, %d conf, %d unrel, %d noise), %d positive frames"
         % (len(X), n["pos"] * a.pos_copies, n["conf"] * a.neg_copies,
