@@ -835,6 +835,8 @@ static void dsp_events_cb(struct eloop *l, int fd, uint32_t events, void *ctx)
                 log_info("wake word (score %.2f) in state %s", ev[i].score, app_state_name(st));
                 pipeline_request_preroll(h->pipe, true);
                 app_event(h->app, AEV_WAKE_WORD, now);
+                if (st != APP_LISTENING && app_get_state(h->app) == APP_LISTENING)
+                    pipeline_request_vad_rearm(h->pipe);
                 break;
             case PEV_SPEECH_START:
                 if (st == APP_SPEAKING) {

@@ -48,7 +48,7 @@ struct pipeline {
     size_t preroll_cap;
     struct ring *events;
     bool gate_was_open;        /* DSP thread */
-    _Atomic bool muted, preroll_req;
+    _Atomic bool muted, preroll_req, vad_rearm_req;
     _Atomic uint32_t vad_prob_bits, wake_score_bits, wake_max_bits;
     _Atomic bool speech;
     _Atomic uint64_t wakes, wakes_guarded, prerolls;
@@ -216,10 +216,6 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
         if (wake_process(p->wake, p->out, &we) > 0) {
             atomic_fetch_add_explicit(&p->wakes, 1, memory_order_relaxed);
             post(p, PEV_WAKE, we.score, true, 0);
-            /* The phrase was speech; what counts for the turn is the
-             * request after it (the wake phrase's tail cannot start one). */
-            if (p->vad)
-                vad_rearm(p->vad, WAKE_VAD_HOLDOFF_MS);
         }
         wake_get_stats(p->wake, &ws);
         memcpy(&bits, &ws.last_score, sizeof(bits));
@@ -231,7 +227,14 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
     if (p->vad) {
         float prob;
         bool is_speech;
-        unsigned evs = vad_process(p->vad, p->out, &prob, &is_speech);
+        unsigned evs;
+
+        /* A wake word started a turn (the main thread says so a hop or two
+         * after the detection): the phrase was speech, but what counts for
+         * the turn is the request after it. */
+        if (atomic_exchange_explicit(&p->vad_rearm_req, false, memory_order_acq_rel))
+            vad_rearm(p->vad, WAKE_VAD_HOLDOFF_MS);
+        evs = vad_process(p->vad, p->out, &prob, &is_speech);
         /* Start of the current run of speech frames (what the onset
          * hysteresis counts), back-dated by the front end's latency. */
         if (prob >= vad_threshold(p->vad)) {
@@ -400,6 +403,11 @@ void pipeline_set_muted(struct pipeline *p, bool muted)
 void pipeline_request_preroll(struct pipeline *p, bool on)
 {
     atomic_store_explicit(&p->preroll_req, on, memory_order_release);
+}
+
+void pipeline_request_vad_rearm(struct pipeline *p)
+{
+    atomic_store_explicit(&p->vad_rearm_req, true, memory_order_release);
 }
 
 void pipeline_vad_wake(struct pipeline *p, struct pipeline_vw *out)

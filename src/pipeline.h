@@ -93,6 +93,12 @@ size_t pipeline_take_events(struct pipeline *p, struct pipeline_event *ev, size_
  * other opening sends live audio only). */
 void pipeline_set_muted(struct pipeline *p, bool muted);
 void pipeline_request_preroll(struct pipeline *p, bool on);
+/* Main thread, when a wake word has started a turn: the VAD forgets the
+ * current speech segment (the phrase) and ignores the next 200 ms, so the
+ * turn ends after the request that follows, not after the phrase
+ * (vad_rearm()). A wake word that starts nothing (mid-turn) leaves the VAD
+ * alone. */
+void pipeline_request_vad_rearm(struct pipeline *p);
 
 struct pipeline_vw {
     bool vad_enabled, wake_enabled;
