@@ -42,7 +42,6 @@ struct pipeline {
     /* VAD and wake word (DSP thread), events to the main thread. */
     struct nn_model *vad_model;
     struct vad *vad;
-    uint64_t speech_run_ns;    /* DSP thread: see the VAD step */
     struct wake *wake;
     float *preroll;            /* wake_preroll_capacity() samples */
     size_t preroll_cap;
@@ -196,6 +195,17 @@ static void drain_sw_ref(struct pipeline *p)
     }
 }
 
+/* At a VAD speech start: when the run of speech frames it decided on began,
+ * back-dated by the run's length (10 ms a frame) and the front end's
+ * latency. */
+static uint64_t speech_onset_ns(const struct pipeline *p)
+{
+    uint64_t back = (uint64_t)(vad_speech_run_frames(p->vad) - 1) * 10000000ull +
+                    (uint64_t)frontend_latency(p->fe) * 1000000000ull / FRONTEND_RATE;
+
+    return mono_ns() - back;
+}
+
 /* DSP thread, per 10 ms hop of front-end output in p->out: wake word, VAD,
  * the uplink (pre-roll first when the gate has just opened after a wake). */
 static void listen(struct pipeline *p, const struct fe_aec_state *as)
@@ -206,7 +216,6 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
 
     if (muted) {
         p->gate_was_open = false;
-        p->speech_run_ns = 0;
         return;
     }
     if (p->wake) {
@@ -235,19 +244,11 @@ static void listen(struct pipeline *p, const struct fe_aec_state *as)
         if (atomic_exchange_explicit(&p->vad_rearm_req, false, memory_order_acq_rel))
             vad_rearm(p->vad, WAKE_VAD_HOLDOFF_MS);
         evs = vad_process(p->vad, p->out, &prob, &is_speech);
-        /* Start of the current run of speech frames (what the onset
-         * hysteresis counts), back-dated by the front end's latency. */
-        if (prob >= vad_threshold(p->vad)) {
-            if (!p->speech_run_ns)
-                p->speech_run_ns = mono_ns() - (uint64_t)frontend_latency(p->fe) * 1000000000ull / FRONTEND_RATE;
-        } else {
-            p->speech_run_ns = 0;
-        }
         /* Speech over our own playback counts as the user's only when the
          * AEC sees a near talker (double talk), not just residual echo. */
         bool near_end = !as->far_active || as->double_talk || as->near_active;
         if (evs & VAD_EV_SPEECH_START)
-            post(p, PEV_SPEECH_START, prob, near_end, p->speech_run_ns);
+            post(p, PEV_SPEECH_START, prob, near_end, speech_onset_ns(p));
         if (evs & VAD_EV_SPEECH_END)
             post(p, PEV_SPEECH_END, prob, near_end, 0);
         if (evs & VAD_EV_TURN_END)

@@ -55,9 +55,9 @@ struct pipeline_event {
     float score;
     bool near_end;
     uint64_t t_ns;             /* CLOCK_MONOTONIC when the DSP thread decided */
-    uint64_t onset_ns;         /* PEV_SPEECH_START: when the DSP thread processed the
-                                * first hop of the speech run, less the front end's
-                                * latency (the onset the decision waited for); else 0 */
+    uint64_t onset_ns;         /* PEV_SPEECH_START: t_ns less the speech run the decision
+                                * waited for (10 ms a frame) and the front end's latency:
+                                * when the speech began at the mics; else 0 */
 };
 
 struct pipeline_doa {

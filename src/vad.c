@@ -189,3 +189,8 @@ void vad_rearm(struct vad *v, unsigned holdoff_ms)
 {
     vad_hyst_rearm(&v->hyst, frames_of(holdoff_ms));
 }
+
+unsigned vad_speech_run_frames(const struct vad *v)
+{
+    return v->hyst.run_speech;
+}

@@ -96,6 +96,10 @@ void vad_reset(struct vad *v);
 /* vad_hyst_rearm() on the detector's hysteresis (same thread as process). */
 void vad_rearm(struct vad *v, unsigned holdoff_ms);
 
+/* Consecutive speech frames up to the last one processed (at a
+ * VAD_EV_SPEECH_START: the run the onset hysteresis decided on). */
+unsigned vad_speech_run_frames(const struct vad *v);
+
 /* The threshold in use (cfg's, or the model's hint). */
 float vad_threshold(const struct vad *v);
 
