@@ -27,27 +27,11 @@
 #include <string.h>
 
 #include "nn_model.h"
+#include "test_fixture.h"
 
 #define TINY "tests/data/nn_tiny.hkm"
 #define TINY_IO "tests/data/nn_tiny_io.txt"
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t) n);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-    fclose(f);
-    *len = (size_t) n;
-    return buf;
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -290,7 +274,7 @@ static void expect_refused(uint8_t *buf, size_t len, const char *needle)
 static void test_corrupt_files(void **st)
 {
     size_t len;
-    uint8_t *good = read_all(TINY, &len), *buf = malloc(len + 64);
+    uint8_t *good = fixture_read(TINY, &len), *buf = malloc(len + 64);
     char err[256];
     unsigned refused = 0;
     struct nn_model *m;

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_fixture.h"
 #include "vad.h"
 
 #define MODEL "models/vad.hkm"
@@ -203,27 +204,6 @@ static void fan(float *x, long n)
         x[i] /= (float) sqrt(e / n);
 }
 
-static float *load_speech(long *n)
-{
-    FILE *f = fopen(SPEECH, "rb");
-    int16_t *s;
-    float *x;
-    long len;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f) / 2;
-    fseek(f, 0, SEEK_SET);
-    s = malloc(sizeof(int16_t) * len);
-    x = malloc(sizeof(float) * len);
-    assert_int_equal(fread(s, 2, len, f), (size_t) len);
-    fclose(f);
-    for (long i = 0; i < len; i++)
-        x[i] = s[i] / 32768.0f;
-    free(s);
-    *n = len;
-    return x;
-}
 
 /* Frame labels from clean energy (frame t = 400 samples ending at hop t),
  * > -35 dB re the loudest frame, as tools/train/harkml/scenes.py. */
@@ -336,8 +316,9 @@ static void test_model_on_speech(void **st)
     struct vad *v;
     struct vad_cfg c;
     char err[256];
-    long n;
-    float *speech = load_speech(&n), *nz = malloc(sizeof(float) * n);
+    size_t ns;
+    float *speech = fixture_s16(SPEECH, 0, &ns), *nz = malloc(sizeof(float) * ns);
+    long n = (long) ns;
     struct run r;
 
     (void) st;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "nn_model.h"
+#include "test_fixture.h"
 #include "wake.h"
 
 #define MODEL "models/hey_nova.hkm"
@@ -250,31 +251,6 @@ static void test_preroll_exact(void **st)
 
 /* ---- fixtures ------------------------------------------------------------------- */
 
-/* The raw s16le file after pad zero samples, as float. */
-static float *read_raw(const char *path, size_t pad, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    int16_t *s;
-    float *x;
-    long len;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *n = (size_t) len / 2;
-    s = malloc(*n * sizeof(*s));
-    x = calloc(*n + pad, sizeof(*x));
-    assert_non_null(s);
-    assert_non_null(x);
-    assert_int_equal(fread(s, 2, *n, f), *n);
-    fclose(f);
-    for (size_t i = 0; i < *n; i++)
-        x[pad + i] = s[i] / 32768.0f;
-    free(s);
-    *n += pad;
-    return x;
-}
 
 struct fixture_ref {
     size_t samples;
@@ -355,8 +331,8 @@ static void test_model_on_fixtures(void **st)
     (void) st;
     read_expect("wake_hey_nova", &rp);
     read_expect("wake_hey_noah", &rc);
-    xp = read_raw(FIX_POS, rp.pad, &np);
-    xc = read_raw(FIX_CONF, rc.pad, &nc);
+    xp = fixture_s16(FIX_POS, rp.pad, &np);
+    xc = fixture_s16(FIX_CONF, rc.pad, &nc);
     assert_int_equal(rp.samples + rp.pad, np);
     assert_int_equal(rc.samples + rc.pad, nc);
 
