@@ -21,9 +21,16 @@ one of 8 noise kinds at -5..30 dB SNR, speech level -45..-12 dBFS, unrelated
 speech before the phrase (30 %), with --channel-p a random recording channel
 (low-pass 3.3-7 kHz, peaking EQ, high-pass; positives and negatives alike),
 plus windows cut from a long stream of
-augmented training negatives (--neg-stream-minutes). Then hard negatives: the model is run
-over a long stream of augmented training negatives and the windows that
-score highest are added before a second round of training.
+augmented training negatives (--neg-stream-minutes). These windows are made
+once and cached; with --feat-aug p every batch is also varied online (warp of
+the mel-band axis, smooth spectral tilt, a frequency mask: feat_augment()),
+and --dropout adds dropout after each convolution, so the model sees new
+variants every epoch instead of memorising the cached ones. Then hard
+negatives: the model is run over a long stream of augmented training
+negatives and the windows that score highest are added before a second round
+of training. --pos-delay moves the positive targets later (delay_targets()).
+Models trained with different seeds can be merged into one exact ensemble by
+merge_wake.py.
 
 The threshold is chosen on the VALIDATION streams (other voices and noise
 realisations than training): the smallest threshold such that no threshold
@@ -65,8 +72,9 @@ RF = 1 + 4 + 2 * sum(DILATIONS)
 
 
 class WakeNet(nn.Module):
-    def __init__(self, ch=48, n_in=40):
+    def __init__(self, ch=48, n_in=40, dropout=0.0):
         super().__init__()
+        self.dropout = dropout
         self.register_buffer("mean", torch.zeros(n_in))
         self.register_buffer("scale", torch.ones(n_in))
         self.convs = nn.ModuleList([nn.Conv1d(n_in, ch, 5)])
@@ -82,6 +90,8 @@ class WakeNet(nn.Module):
         for conv, d in zip(self.convs, self.dil):
             k = conv.kernel_size[0]
             h = F.relu(conv(F.pad(h, ((k - 1) * d, 0))))
+            if self.dropout > 0:
+                h = F.dropout(h, self.dropout, self.training)
         return self.out(h.transpose(1, 2)).squeeze(-1)
 
     def hkm_layers(self):
@@ -199,6 +209,23 @@ def make_example(args):
     return features.logmel(buf).astype(np.float16), lab
 
 
+def delay_targets(Y, delay):
+    """Move the positive targets `delay` frames later (frames t_end+delay ..
+    t_end+delay+POS_FRAMES-1 are 1, t_end-PRE_IGNORE .. t_end+delay-1 not
+    scored): the detector may then wait up to delay*10 ms after the phrase
+    and hear whether it goes on ("hey nova" vs "hey novak", "hey nova scotia")
+    before it fires. Works on the cached windows; returns a new label array."""
+    if delay <= 0:
+        return Y
+    Y = Y.copy()
+    for i in np.nonzero((Y == 1).any(axis=1))[0]:
+        t_end = int(np.argmax(Y[i] == 1))
+        Y[i, max(0, t_end - PRE_IGNORE):] = -1
+        Y[i, t_end + delay:t_end + delay + POS_FRAMES] = 1
+        Y[i, :MASK_FROM] = -1
+    return Y
+
+
 def build_set(data, plan, jobs, channel_p=0.0):
     """plan: list of (kind, idx, seed)."""
     with Pool(jobs, initializer=_init_worker, initargs=(data, channel_p)) as pool:
@@ -282,6 +309,31 @@ def sweep(post_pos, ev_pos, post_conf, ev_conf, post_neg, neg_hours, smooth, ref
     return rows
 
 
+def choose_threshold(model, data, smooth, refractory_ms, max_conf, log):
+    """The operating point on the VALIDATION streams: the smallest threshold
+    such that no threshold above it gives a false accept on the validation
+    negative stream or accepts more than max_conf of the validation
+    confusables. Returns (chosen row, whole sweep)."""
+    fp, ep_, _ = load_stream(data, "val_pos")
+    fc, ec, _ = load_stream(data, "val_conf")
+    fn, _, neg_s = load_stream(data, "val_neg")
+    pp, pc, pn = score_stream(model, fp), score_stream(model, fc), score_stream(model, fn)
+    thrs = np.round(np.arange(0.05, 0.996, 0.01), 3)
+    sw = sweep(pp, ep_, pc, ec, pn, neg_s / 3600, smooth, refractory_ms // 10, thrs)
+    ok = [r["fa"] == 0 and r["conf"] <= max_conf for r in sw]
+    chosen = None
+    for i in range(len(sw)):
+        if all(ok[i:]):
+            chosen = sw[i]
+            break
+    if chosen is None:
+        chosen = sw[-1]
+    log("validation (%.0f min negatives): threshold %.2f -> miss %.1f %%, FA %d, confusables %.1f %%, "
+        "median delay %s s" % (neg_s / 60, chosen["thr"], 100 * chosen["miss"], chosen["fa"],
+                                100 * chosen["conf"], chosen["delay_med"]))
+    return chosen, sw
+
+
 # ------------------------------------------------------------------ main
 
 def load_hkm(model, path):
@@ -304,7 +356,7 @@ def stream_windows(a, rows, minutes, seed):
     ev = [(corpus.load_clip(a.data, r), r["start"], r["end"], r) for r in rows
           if r["split"] == "train" and r["label"] in ("unrel", "conf")]
     rng = np.random.default_rng(seed)
-    tmp = os.path.join(a.data, "streams", "train_negwin.wav")
+    tmp = os.path.join(a.data, "streams", "train_negwin_%d.wav" % seed)
     corpus.build_stream(tmp, ev, corpus.load_noises(a.data, "train"), corpus.load_rirs(a.data, "train"),
                         rng, total_s=minutes * 60, lead=(0.2, 1.5), tail=(0.0, 0.5))
     f = features.logmel(features.read_wav16k(tmp)).astype(np.float16)
@@ -315,8 +367,48 @@ def stream_windows(a, rows, minutes, seed):
     return X, Y
 
 
-def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0):
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+def feat_augment(x, rng, p, warp=0.1, mask=4):
+    """Online augmentation of a batch of log-mel windows (B, T, 40), fresh
+    every epoch (the cached windows are fixed): with probability p per
+    window, a warp of the band axis by 1 +- warp (vocal-tract length and
+    formant position), a smooth random spectral tilt/EQ (3 cosines over the
+    bands, +-0.35 nat each: timbre and channel), and one frequency mask of
+    0-mask bands (filled with the window's mean level). Speech-agnostic: applied
+    to positives and negatives alike, so it teaches invariance, not labels."""
+    if p <= 0:
+        return x
+    B, _, NB = x.shape
+    sel = torch.from_numpy(rng.random(B) < p)
+    if not bool(sel.any()):
+        return x
+    xs = x[sel]
+    n = xs.shape[0]
+    alpha = torch.from_numpy(rng.uniform(1 - warp, 1 + warp, n).astype(np.float32))
+    src = (torch.arange(NB, dtype=torch.float32)[None, :] * alpha[:, None]).clamp(0, NB - 1)
+    lo = src.floor().long()
+    hi = (lo + 1).clamp(max=NB - 1)
+    w = (src - lo.float())[:, None, :]
+    T_ = xs.shape[1]
+    xs = torch.gather(xs, 2, lo[:, None, :].expand(n, T_, NB)) * (1 - w) + \
+        torch.gather(xs, 2, hi[:, None, :].expand(n, T_, NB)) * w
+    f = (torch.arange(NB, dtype=torch.float32) + 0.5) / NB
+    amp = torch.from_numpy(rng.uniform(-0.35, 0.35, (n, 3)).astype(np.float32))
+    curve = sum(amp[:, k:k + 1] * torch.cos(np.pi * (k + 1) * f)[None, :] for k in range(3))
+    xs = xs + curve[:, None, :]
+    width = torch.from_numpy(rng.integers(0, mask + 1, n))[:, None]
+    start = torch.from_numpy(rng.integers(0, NB - mask, n))[:, None]
+    band = torch.arange(NB)[None, :]
+    mask = ((band >= start) & (band < start + width))[:, None, :]
+    xs = torch.where(mask, xs.mean(dim=(1, 2))[:, None, None], xs)
+    x = x.clone()
+    x[sel] = xs
+    return x
+
+
+def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, aug_p=0.0, wd=0.0,
+                 aug=None):
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd) if wd > 0 else \
+        torch.optim.Adam(model.parameters(), lr=lr)
     n = len(X)
     steps = epochs * ((n + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -327,7 +419,7 @@ def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0):
         model.train()
         for a in range(0, n, batch):
             bi = perm[a:a + batch]
-            x = torch.from_numpy(X[bi].astype(np.float32))
+            x = feat_augment(torch.from_numpy(X[bi].astype(np.float32)), rng, aug_p, **(aug or {}))
             y = Yt[bi]
             logit = model(x)
             m = y >= 0
@@ -368,6 +460,14 @@ def main():
                     help="add windows (hop 1 s) of a stream of augmented training negatives")
     ap.add_argument("--channel-p", type=float, default=0.0,
                     help="probability of each random channel effect (low-pass, EQ; see channel())")
+    ap.add_argument("--feat-aug", type=float, default=0.0,
+                    help="probability of online feature augmentation per window (see feat_augment())")
+    ap.add_argument("--aug-warp", type=float, default=0.1, help="band-axis warp range of --feat-aug (1 +- w)")
+    ap.add_argument("--aug-mask", type=int, default=4, help="widest frequency mask of --feat-aug, bands (0 = none)")
+    ap.add_argument("--dropout", type=float, default=0.0, help="dropout after each conv layer (training only)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (0 = Adam)")
+    ap.add_argument("--pos-delay", type=int, default=0,
+                    help="frames after the phrase end before the positive targets start (see delay_targets())")
     ap.add_argument("--report", help="write the validation sweep and timings here (json)")
     a = ap.parse_args()
     t0 = time.time()
@@ -401,11 +501,12 @@ def main():
     else:
         X, Y = build_set(a.data, plan, a.jobs, a.channel_p)
         np.savez(cache, X=X, Y=Y)
+    Y = delay_targets(Y, a.pos_delay)
     log("training set: %d windows (%d pos, %d conf, %d unrel, %d noise), %d positive frames"
         % (len(X), n["pos"] * a.pos_copies, n["conf"] * a.neg_copies,
            n["unrel"] * a.neg_copies, n["unrel"], int((Y == 1).sum())))
 
-    model = WakeNet(a.channels)
+    model = WakeNet(a.channels, dropout=a.dropout)
     Xf = X[:, MASK_FROM:].astype(np.float32).reshape(-1, 40)
     model.mean.copy_(torch.from_numpy(Xf.mean(0)))
     model.scale.copy_(torch.from_numpy(1.0 / (Xf.std(0) + 1e-3)))  # replaced by --init
@@ -420,7 +521,8 @@ def main():
         X = np.concatenate([X, sx])
         Y = np.concatenate([Y, sy])
         log("negative stream: %.0f min -> %d windows" % (a.neg_stream_minutes, len(sx)))
-    train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight)
+    train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight,
+                 a.feat_aug, a.weight_decay, dict(warp=a.aug_warp, mask=a.aug_mask))
 
     if a.mine_minutes > 0 and a.mine_epochs > 0:
         # Hard negatives: a long stream of augmented training negatives.
@@ -429,7 +531,7 @@ def main():
         mrng = np.random.default_rng(a.seed + 17)
         noises = corpus.load_noises(a.data, "train")
         rirs = corpus.load_rirs(a.data, "train")
-        tmp = os.path.join(a.data, "streams", "train_mine.wav")
+        tmp = os.path.join(a.data, "streams", "train_mine_%d.wav" % a.seed)
         corpus.build_stream(tmp, ev, noises, rirs, mrng, total_s=a.mine_minutes * 60,
                             lead=(0.2, 1.5), tail=(0.0, 0.5))
         sx = features.read_wav16k(tmp)
@@ -454,28 +556,11 @@ def main():
             hy[:, :MASK_FROM] = -1
             X = np.concatenate([X, np.stack(hx)])
             Y = np.concatenate([Y, hy])
-            train_epochs(model, X, Y, a.mine_epochs, a.lr / 3, a.batch, rng, log, a.pos_weight)
+            train_epochs(model, X, Y, a.mine_epochs, a.lr / 3, a.batch, rng, log, a.pos_weight,
+                         a.feat_aug, a.weight_decay, dict(warp=a.aug_warp, mask=a.aug_mask))
     t_train = time.time() - t0
 
-    # Threshold on validation.
-    fp, ep_, _ = load_stream(a.data, "val_pos")
-    fc, ec, _ = load_stream(a.data, "val_conf")
-    fn, _, neg_s = load_stream(a.data, "val_neg")
-    pp, pc, pn = score_stream(model, fp), score_stream(model, fc), score_stream(model, fn)
-    refr = a.refractory_ms // 10
-    thrs = np.round(np.arange(0.05, 0.996, 0.01), 3)
-    sw = sweep(pp, ep_, pc, ec, pn, neg_s / 3600, a.smooth, refr, thrs)
-    ok = [r["fa"] == 0 and r["conf"] <= a.max_conf for r in sw]
-    chosen = None
-    for i in range(len(sw)):
-        if all(ok[i:]):
-            chosen = sw[i]
-            break
-    if chosen is None:
-        chosen = sw[-1]
-    log("validation (%.0f min negatives): threshold %.2f -> miss %.1f %%, FA %d, confusables %.1f %%, "
-        "median delay %s s" % (neg_s / 60, chosen["thr"], 100 * chosen["miss"], chosen["fa"],
-                                100 * chosen["conf"], chosen["delay_med"]))
+    chosen, sw = choose_threshold(model, a.data, a.smooth, a.refractory_ms, a.max_conf, log)
     meta = export.meta_string({"phrase": phrase, "threshold": "%.2f" % chosen["thr"],
                                "smooth": a.smooth, "refractory_ms": a.refractory_ms,
                                "rf": RF, "seed": a.seed})
