@@ -25,13 +25,10 @@ import sys
 import time
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_wake  # noqa: E402
-from harkml import export  # noqa: E402
+from harkml import export, nnref  # noqa: E402
 
 
 def merge_layers(models):
@@ -80,36 +77,6 @@ def merge_layers(models):
     return out
 
 
-class LayerNet(nn.Module):
-    """Runs a norm/conv1d/act/dense layer list over a (B, T, F) batch with
-    causal zero padding: the streaming result of src/nn_model.c."""
-
-    def __init__(self, layers):
-        super().__init__()
-        self.layers = layers
-
-    def forward(self, x):
-        h = x
-        for L in self.layers:
-            t = L["type"]
-            if t == "norm":
-                h = (h - torch.from_numpy(L["mean"])) * torch.from_numpy(L["scale"])
-            elif t == "conv1d":
-                w = torch.from_numpy(np.ascontiguousarray(L["weight"]))
-                k, d = w.shape[2], L["dilation"]
-                h = F.conv1d(F.pad(h.transpose(1, 2), ((k - 1) * d, 0)), w,
-                             torch.from_numpy(L["bias"]), dilation=d, groups=L["groups"]).transpose(1, 2)
-            elif t == "dense":
-                h = h @ torch.from_numpy(L["weight"]).T + torch.from_numpy(L["bias"])
-            elif t == "act" and L["act"] == "relu":
-                h = F.relu(h)
-            elif t == "act" and L["act"] == "sigmoid":
-                pass   # score_stream applies the sigmoid to the logits
-            else:
-                raise ValueError("unsupported layer")
-        return h.squeeze(-1)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("models", nargs="+", help="two or more .hkm files from train_wake.py")
@@ -119,7 +86,6 @@ def main():
     ap.add_argument("--report", help="write the validation sweep here (json)")
     a = ap.parse_args()
     t0 = time.time()
-    torch.set_num_threads(2)
 
     def log(msg):
         print("[%6.1f s] %s" % (time.time() - t0, msg), flush=True)
@@ -134,21 +100,21 @@ def main():
         if len({m[key] for m in metas}) != 1:
             sys.exit("merge_wake: the models differ in %s" % key)
     merged = merge_layers([layers for layers, _ in loaded])
-    net = LayerNet(merged)
-    # the merged net must equal the mean of the members' logits once the
-    # receptive field is filled (before that, a folded norm pads with raw
-    # zeros instead of normalised ones; src/wake.c never fires there)
+    # the merged model's logit (all layers but the final sigmoid, run by the
+    # numpy reference of src/nn_model.c) must equal the mean of the members'
+    # once the receptive field is filled (before that, a folded norm pads
+    # with raw zeros instead of normalised ones; src/wake.c never fires there)
     m0 = metas[0]
     rf = int(m0.get("rf", 129))
-    x = torch.randn(2, 300, len(merged[0]["mean"])) * 2 - 8
-    with torch.no_grad():
-        ref = torch.stack([LayerNet(layers)(x) for layers, _ in loaded]).mean(0)
-        err = float((net(x) - ref)[:, rf:].abs().max())
+    x = np.random.default_rng(0).normal(-8, 2, (300, len(merged[0]["mean"])))
+    ref = np.mean([nnref.batch(layers[:-1], x) for layers, _ in loaded], axis=0)
+    err = float(np.abs(nnref.batch(merged[:-1], x) - ref)[rf:].max())
     if err > 1e-3:
         sys.exit("merge_wake: merged model differs from the ensemble (%.3g)" % err)
     log("merged %d models: %d parameters, max deviation from the ensemble %.2g"
         % (len(loaded), sum(sum(v.size for k, v in L.items() if isinstance(v, np.ndarray)) for L in merged), err))
-    chosen, sw = train_wake.choose_threshold(net, a.data, int(m0["smooth"]), int(m0["refractory_ms"]),
+    chosen, sw = train_wake.choose_threshold(lambda f: nnref.batch(merged, f)[:, 0].astype(np.float32),
+                                             a.data, int(m0["smooth"]), int(m0["refractory_ms"]),
                                              a.max_conf, log)
     meta = export.meta_string({"phrase": m0["phrase"], "threshold": "%.2f" % chosen["thr"],
                                "smooth": m0["smooth"], "refractory_ms": m0["refractory_ms"],

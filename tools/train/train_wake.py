@@ -309,15 +309,16 @@ def sweep(post_pos, ev_pos, post_conf, ev_conf, post_neg, neg_hours, smooth, ref
     return rows
 
 
-def choose_threshold(model, data, smooth, refractory_ms, max_conf, log):
+def choose_threshold(score, data, smooth, refractory_ms, max_conf, log):
     """The operating point on the VALIDATION streams: the smallest threshold
     such that no threshold above it gives a false accept on the validation
     negative stream or accepts more than max_conf of the validation
-    confusables. Returns (chosen row, whole sweep)."""
+    confusables. score: (N, 40) features -> (N,) posteriors. Returns (chosen
+    row, whole sweep)."""
     fp, ep_, _ = load_stream(data, "val_pos")
     fc, ec, _ = load_stream(data, "val_conf")
     fn, _, neg_s = load_stream(data, "val_neg")
-    pp, pc, pn = score_stream(model, fp), score_stream(model, fc), score_stream(model, fn)
+    pp, pc, pn = score(fp), score(fc), score(fn)
     thrs = np.round(np.arange(0.05, 0.996, 0.01), 3)
     sw = sweep(pp, ep_, pc, ec, pn, neg_s / 3600, smooth, refractory_ms // 10, thrs)
     ok = [r["fa"] == 0 and r["conf"] <= max_conf for r in sw]
@@ -560,7 +561,8 @@ def main():
                          a.feat_aug, a.weight_decay, dict(warp=a.aug_warp, mask=a.aug_mask))
     t_train = time.time() - t0
 
-    chosen, sw = choose_threshold(model, a.data, a.smooth, a.refractory_ms, a.max_conf, log)
+    chosen, sw = choose_threshold(lambda f: score_stream(model, f), a.data, a.smooth, a.refractory_ms,
+                                  a.max_conf, log)
     meta = export.meta_string({"phrase": phrase, "threshold": "%.2f" % chosen["thr"],
                                "smooth": a.smooth, "refractory_ms": a.refractory_ms,
                                "rf": RF, "seed": a.seed})
