@@ -407,8 +407,8 @@ def feat_augment(x, rng, p, warp=0.1, mask=4):
     return x
 
 
-def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, aug_p=0.0, wd=0.0,
-                 aug=None):
+def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, wd=0.0, aug=None):
+    """aug: feat_augment()'s keyword arguments (p, warp, mask), None = none."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd) if wd > 0 else \
         torch.optim.Adam(model.parameters(), lr=lr)
     n = len(X)
@@ -421,7 +421,7 @@ def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, aug_p
         model.train()
         for a in range(0, n, batch):
             bi = perm[a:a + batch]
-            x = feat_augment(torch.from_numpy(X[bi].astype(np.float32)), rng, aug_p, **(aug or {}))
+            x = feat_augment(torch.from_numpy(X[bi].astype(np.float32)), rng, **(aug or {"p": 0}))
             y = Yt[bi]
             logit = model(x)
             m = y >= 0
@@ -523,8 +523,8 @@ def main():
         X = np.concatenate([X, sx])
         Y = np.concatenate([Y, sy])
         log("negative stream: %.0f min -> %d windows" % (a.neg_stream_minutes, len(sx)))
-    train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight,
-                 a.feat_aug, a.weight_decay, dict(warp=a.aug_warp, mask=a.aug_mask))
+    aug = dict(p=a.feat_aug, warp=a.aug_warp, mask=a.aug_mask)
+    train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight, a.weight_decay, aug)
 
     if a.mine_minutes > 0 and a.mine_epochs > 0:
         # Hard negatives: a long stream of augmented training negatives.
@@ -560,7 +560,7 @@ def main():
             X = np.concatenate([X, np.stack(hx)])
             Y = np.concatenate([Y, hy])
             train_epochs(model, X, Y, a.mine_epochs, a.lr / 3, a.batch, rng, log, a.pos_weight,
-                         a.feat_aug, a.weight_decay, dict(warp=a.aug_warp, mask=a.aug_mask))
+                         a.weight_decay, aug)
     t_train = time.time() - t0
 
     chosen, sw = choose_threshold(lambda f: score_stream(model, f), a.data, a.smooth, a.refractory_ms,
