@@ -2,6 +2,7 @@
 """VAD evaluation: hark-vad (our model, the daemon's code) side by side with
 Silero VAD v5 and the WebRTC GMM VAD on generated scenes.
 
+  tools/setup-train-deps; tools/setup-eval-deps  # sources and the WebRTC reference (apt), once
   tools/setup-eval-node                          # Silero (npm), once
   make BUILD=build/host build/host/bin/hark-vad vad-eval-refs
   /usr/bin/python3 tools/eval/eval_vad.py [--bin build/host/bin/hark-vad] [--ref build/host/ref/webrtc_vad]
@@ -16,7 +17,8 @@ disjoint from training (tools/train/gen_vad_data.py):
   noise   sox-made pink noise, fan and car noise (the recipes of
           shared/testdata.md; training synthesised its noise in numpy),
           music: asterisk-moh-opsound tracks morning_coffee and the_simplicity
-          (training used the other three).
+          (training used the other three); soundtrack: lincity-ng's three
+          full-band music tracks (training used warzone2100's).
 --held-out adds a final table on the held-out sources of shared/testdata.md
 (asterisk English prompts as speech, hedgewars music as noise); nothing is
 tuned on it: hark's threshold comes from the model file (dev split of the
@@ -60,6 +62,8 @@ SENTENCES = [
 ]
 FESTIVAL_VOICES = ["voice_kal_diphone", "voice_ked_diphone", "voice_cmu_us_slt_arctic_hts"]
 MOH_EVAL = ["manolo_camp-morning_coffee", "macroform-the_simplicity"]
+# full-band game music that training never used (training has warzone2100's)
+SOUNDTRACKS = "/usr/share/games/lincity-ng/music/*/*.ogg"
 
 
 def sox(args):
@@ -80,7 +84,11 @@ def speech_pool(tmp, held_out):
     pool = []
     if held_out:
         # asterisk-core-sounds-en (GSM 6.10, 8 kHz): decoded with sox
+        # (sounds/en where asterisk itself is installed, else the package's own folder)
         fs = sorted(glob.glob("/usr/share/asterisk/sounds/en/*.gsm") + glob.glob("/usr/share/asterisk/sounds/en/*/*.gsm"))
+        if not fs:
+            fs = sorted(glob.glob("/usr/share/asterisk/sounds/en_US_f_Allison/*.gsm") +
+                        glob.glob("/usr/share/asterisk/sounds/en_US_f_Allison/*/*.gsm"))
         fs = [f for f in fs if not any(k in os.path.basename(f) for k in ("beep", "tone", "monkeys", "silence"))]
         rng = np.random.default_rng(7)
         for f in rng.choice(fs, min(200, len(fs)), replace=False):
@@ -114,13 +122,13 @@ def noise_signal(kind, secs, seed, tmp, held_out):
     """secs of noise; sox noises come from one repeatable (-R) 240 s run per
     kind, cut at a seed-dependent offset."""
     n = int(secs * SR)
-    if kind != "music":
+    if kind not in ("music", "soundtrack"):
         if kind not in _NOISE_CACHE:
             _NOISE_CACHE[kind] = sox_noise(kind, 240, tmp)
         x = _NOISE_CACHE[kind]
         off = int(np.random.default_rng(seed).integers(0, len(x) - n))
         return x[off:off + n]
-    return music_signal(n, seed, held_out)
+    return music_signal(n, seed, held_out and kind == "music", kind == "soundtrack")
 
 
 def sox_noise(kind, secs, tmp):
@@ -136,9 +144,13 @@ def sox_noise(kind, secs, tmp):
     return load16k(out)
 
 
-def music_signal(n, seed, held_out):
+def music_signal(n, seed, held_out, soundtrack=False):
     rng = np.random.default_rng(seed)
-    if held_out:
+    if soundtrack:
+        tracks = sorted(glob.glob(SOUNDTRACKS))
+        if not tracks:
+            sys.exit("no %s: run tools/setup-eval-deps" % SOUNDTRACKS)
+    elif held_out:
         tracks = sorted(glob.glob("/usr/share/games/hedgewars/Data/Music/*.ogg"))
     else:
         tracks = ["/usr/share/asterisk/moh/%s.wav" % t for t in MOH_EVAL]
@@ -244,7 +256,7 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     hark_thr = float(export.parse_meta(export.read(a.model)[1]["meta"]).get("threshold", 0.5))
     pool = speech_pool(tmp, a.held_out)
-    kinds = ["pink", "fan", "car", "music"]
+    kinds = ["pink", "fan", "car", "music", "soundtrack"]
     snrs = [0, 5, 10]
     items = []
     for ki, k in enumerate(kinds):
@@ -340,18 +352,36 @@ def main():
         res["onset_hark"] = R["on_h"]
         res["onset_silero"] = R["on_s"]
         results.append(res)
-    y = np.concatenate(allrows["y"])
-    line = "| all | 0-10 | %.3f | %s | %s |" % (
-        frame_auc(y, np.concatenate(allrows["hark_p"])),
-        "%.3f" % frame_auc(y, np.concatenate(allrows["sil"])) if allrows["sil"] else "-",
-        "%.3f" % frame_auc(y, np.concatenate(allrows["w3"])) if allrows["w3"] else "-")
-    print(line)
-    on_h = [v for R in rows.values() for v in R["on_h"]]
-    on_s = [v for R in rows.values() for v in R["on_s"]]
-    print("onset over all conditions: hark %s; Silero %s" % (fmt_on(on_h), fmt_on(on_s) if on_s else "-"))
+    keys = sorted(rows, key=lambda k: (kinds.index(k[0]), k[1]))
+    # "all", and the four kinds of the earlier tables (before the soundtrack kind)
+    for name, ks in (("all", kinds), ("pink/fan/car/music", kinds[:4])):
+        sel = [i for i, k in enumerate(keys) if k[0] in ks]
+        y = np.concatenate([allrows["y"][i] for i in sel])
+        cat = lambda n: np.concatenate([allrows[n][i] for i in sel])  # noqa: E731
+        print("| %s | 0-10 | %.3f | %s | %s |" % (
+            name, frame_auc(y, cat("hark_p")),
+            "%.3f" % frame_auc(y, cat("sil")) if allrows["sil"] else "-",
+            "%.3f" % frame_auc(y, cat("w3")) if allrows["w3"] else "-"))
+        on_h = [v for k in keys if k[0] in ks for v in rows[k]["on_h"]]
+        on_s = [v for k in keys if k[0] in ks for v in rows[k]["on_s"]]
+        print("onset over %s: hark %s; Silero %s" % (name, fmt_on(on_h), fmt_on(on_s) if on_s else "-"))
     # speed: hark-vad on one core, the whole scene set concatenated 10 times
     allwav = os.path.join(tmp, "all.wav")
     sf.write(allwav, np.concatenate([sf.read(i[2], dtype="float32")[0] for i in items]), SR, subtype="PCM_16")
+    # continuous: the scenes back to back in one run, the detector's state
+    # carried across each change of noise, SNR and talker (as in harkd)
+    p_all, _ = run_hark(a.bin, a.model, allwav, allwav[:-4] + ".hark.csv")
+    y_all, p_cont, off = [], [], 0
+    for k, snr, wav, lab in items:
+        n = len(lab)
+        y_all.append((k, lab[:n]))
+        p_cont.append(p_all[off:off + n])
+        off += n
+    for name, ks in (("all", kinds), ("pink/fan/car/music", kinds[:4])):
+        sel = [i for i, (k, _) in enumerate(y_all) if k in ks]
+        yc = np.concatenate([y_all[i][1] for i in sel])
+        pc = np.concatenate([p_cont[i] for i in sel])
+        print("hark AUC with the scenes run back to back (no state reset), %s: %.3f" % (name, frame_auc(yc, pc)))
     r = subprocess.run(["taskset", "-c", "0", a.bin, "--in", allwav, "--out", "/dev/null", "--repeat", "10"],
                        capture_output=True, text=True)
     print(r.stderr.strip())

@@ -16,7 +16,11 @@ English prompts, no SVOX Pico, no MBROLA voices, no hedgewars music):
   noise   synthesised here (white, pink, brown, fan, car, hum), babble of
           4-7 overlapping utterances, synthetic music (harkml.scenes.music),
           asterisk-moh-opsound tracks cold_day, robot_dity, system (the other
-          two tracks are kept for evaluation).
+          two tracks are kept for evaluation); with --soundtrack also the
+          full-band game soundtracks of warzone2100-music (orchestral and
+          electronic, 48 kHz, CC BY-SA; 4 of its 29 tracks go to the dev split
+          by hash). lincity-ng's music is kept for evaluation
+          (tools/eval/eval_vad.py).
 Festival voices and the pocketsphinx LibriVox recordings are NOT used here:
 tools/eval/eval_vad.py evaluates on them (unseen speakers/synthesiser).
 
@@ -75,7 +79,9 @@ ESPEAK_VARIANTS = ["", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "
                    "+klatt", "+klatt2", "+croak", "+whisper"]
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 MOH_TRAIN = ["macroform-cold_day", "macroform-robot_dity", "reno_project-system"]
-NOISES = ["white", "pink", "brown", "fan", "car", "hum", "babble", "music", "moh"]
+NOISES = ["white", "pink", "brown", "fan", "car", "hum", "babble", "music", "moh"]   # + "soundtrack" with --soundtrack
+SOUNDTRACKS = "/usr/share/games/warzone2100/music/albums/*/*.opus"
+SOUNDTRACK_SECS = 180          # at most this much of each track, from a seeded offset
 
 
 def is_dev(key):
@@ -144,13 +150,37 @@ def speech_pool(cache, rng):
     return pool
 
 
+def soundtrack_pool(cache, split):
+    """[samples] of full-band game music for --split (tracks split by hash).
+    Up to SOUNDTRACK_SECS per track from an offset drawn with a fixed seed;
+    cached as float16 (decoding 29 Opus tracks takes a minute)."""
+    if not os.path.exists(cache):
+        rng = np.random.default_rng(4242)
+        files = sorted(glob.glob(SOUNDTRACKS))
+        if not files:
+            sys.exit("no %s: run tools/setup-train-deps" % SOUNDTRACKS)
+        keys, segs = [], []
+        for f in files:
+            x = load16k(f)
+            m = SOUNDTRACK_SECS * SR
+            s0 = int(rng.integers(0, max(1, len(x) - m)))
+            keys.append(f)
+            segs.append(x[s0:s0 + m].astype(np.float16))
+        offs = np.concatenate([[0], np.cumsum([len(x) for x in segs])])
+        np.savez(cache, keys=np.array(keys), offs=offs, data=np.concatenate(segs))
+    d = np.load(cache, allow_pickle=False)
+    keys, offs, data = list(d["keys"]), d["offs"], d["data"]
+    return [data[offs[i]:offs[i + 1]].astype(np.float32) for i, k in enumerate(keys)
+            if is_dev(k) == (split == "dev")]
+
+
 def source_kind(key):
     if key.startswith("file:"):
         return "hedgewars" if "hedgewars" in key else ("klettres" if "klettres" in key else "asterisk")
     return key.split(":")[0]
 
 
-def make_noise(kind, n, rng, pool, moh):
+def make_noise(kind, n, rng, pool, moh, tracks):
     if kind == "babble":
         x = np.zeros(n)
         for _ in range(int(rng.integers(4, 8))):
@@ -164,15 +194,16 @@ def make_noise(kind, n, rng, pool, moh):
         return (x / (np.std(x) + 1e-12)).astype(np.float32)
     if kind == "music":
         return scenes.music(n, rng)
-    if kind == "moh":
-        tr = moh[rng.integers(len(moh))]
+    if kind in ("moh", "soundtrack"):
+        src = moh if kind == "moh" else tracks
+        tr = src[rng.integers(len(src))]
         s = int(rng.integers(0, len(tr) - n))
         x = tr[s:s + n]
         return (x / (np.std(x) + 1e-12)).astype(np.float32)
     return scenes.noise(kind, n, rng)
 
 
-def make_clip(rng, pool, moh, secs):
+def make_clip(rng, pool, moh, tracks, secs, noises):
     n = int(secs * SR)
     speech = np.zeros(n + SR, dtype=np.float64)
     lab = np.zeros((n + SR) // features.HOP, dtype=np.float32)
@@ -200,9 +231,9 @@ def make_clip(rng, pool, moh, secs):
     nz = np.zeros(n)
     names = []
     for _ in range(nk):
-        k = NOISES[rng.integers(len(NOISES))]
+        k = noises[rng.integers(len(noises))]
         names.append(k)
-        nz += make_noise(k, n, rng, pool, moh) * rng.uniform(0.3, 1.0)
+        nz += make_noise(k, n, rng, pool, moh, tracks) * rng.uniform(0.3, 1.0)
     snr = rng.uniform(-5, 25)
     if lab.sum() > 0:
         g = scenes.scale_to_snr(clean, nz, lab, snr)
@@ -226,19 +257,23 @@ def main():
     ap.add_argument("--clips", type=int, default=3000)
     ap.add_argument("--secs", type=float, default=5.0)
     ap.add_argument("--split", choices=["train", "dev"], default="train")
+    ap.add_argument("--soundtrack", action="store_true",
+                    help="add full-band game music (warzone2100) as a tenth noise kind (changes every draw)")
     ap.add_argument("--save-wavs", type=int, default=0, help="also write the first N clips as wav")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     pool_all = speech_pool(os.path.join(a.out, "speech_pool.npz"), np.random.default_rng(12345))
     pool = [p for p in pool_all if is_dev(p[0]) == (a.split == "dev")]
     moh = [load16k("/usr/share/asterisk/moh/%s.wav" % t) for t in MOH_TRAIN]
+    tracks = soundtrack_pool(os.path.join(a.out, "soundtrack_pool.npz"), a.split) if a.soundtrack else []
+    noises = NOISES + ["soundtrack"] * a.soundtrack
     rng = np.random.default_rng(a.seed + (1000 if a.split == "dev" else 0))
     T = int(a.secs * SR) // features.HOP
     X = np.zeros((a.clips, T, features.BANDS), dtype=np.float16)
     Y = np.zeros((a.clips, T), dtype=np.uint8)
     manifest = []
     for i in range(a.clips):
-        x, lab, nk, snr, kinds = make_clip(rng, pool, moh, a.secs)
+        x, lab, nk, snr, kinds = make_clip(rng, pool, moh, tracks, a.secs, noises)
         X[i] = features.logmel(x)[:T]
         Y[i] = lab[:T]
         manifest.append("%d\t%s\t%.1f\t%s" % (i, nk, snr, ",".join(sorted(set(kinds)))))
