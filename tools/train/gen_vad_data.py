@@ -13,7 +13,8 @@ English prompts, no SVOX Pico, no MBROLA voices, no hedgewars music):
           klettres-data letters/syllables (human, several languages),
           asterisk fr_CA/it_IT/ru_RU prompts (human, 8 kHz band-limited).
           The es_MX prompts are skipped: same speaker as the held-out English set.
-  noise   synthesised here (white, pink, brown, fan, car, hum), babble of
+  noise   synthesised here (white, pink, brown, fan, car, hum; with
+          --rumble also 40-150 Hz rumble), babble of
           4-7 overlapping utterances, synthetic music (harkml.scenes.music),
           asterisk-moh-opsound tracks cold_day, robot_dity, system (the other
           two tracks are kept for evaluation); with --soundtrack also the
@@ -79,7 +80,7 @@ ESPEAK_VARIANTS = ["", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "
                    "+klatt", "+klatt2", "+croak", "+whisper"]
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 MOH_TRAIN = ["macroform-cold_day", "macroform-robot_dity", "reno_project-system"]
-NOISES = ["white", "pink", "brown", "fan", "car", "hum", "babble", "music", "moh"]   # + "soundtrack" with --soundtrack
+NOISES = ["white", "pink", "brown", "fan", "car", "hum", "babble", "music", "moh"]   # + --soundtrack, --rumble
 SOUNDTRACKS = "/usr/share/games/warzone2100/music/albums/*/*.opus"
 SOUNDTRACK_SECS = 180          # at most this much of each track, from a seeded offset
 
@@ -194,6 +195,16 @@ def make_noise(kind, n, rng, pool, moh, tracks):
         return (x / (np.std(x) + 1e-12)).astype(np.float32)
     if kind == "music":
         return scenes.music(n, rng)
+    if kind == "rumble":
+        # HVAC / engine-idle rumble: noise low-passed at 40-150 Hz (one pole),
+        # a slow tremolo and sometimes a mains/blade tone
+        a = np.exp(-2 * np.pi * rng.uniform(40, 150) / SR)
+        x = ss.lfilter([1 - a], [1, -a], rng.standard_normal(n))
+        t = np.arange(n) / SR
+        x = x / (np.std(x) + 1e-12) * (1 + rng.uniform(0, 0.4) * np.sin(2 * np.pi * rng.uniform(3, 30) * t))
+        if rng.random() < 0.5:
+            x = x + rng.uniform(0.05, 0.3) * np.sin(2 * np.pi * rng.uniform(50, 150) * t)
+        return (x / (np.std(x) + 1e-12)).astype(np.float32)
     if kind in ("moh", "soundtrack"):
         src = moh if kind == "moh" else tracks
         tr = src[rng.integers(len(src))]
@@ -259,6 +270,8 @@ def main():
     ap.add_argument("--split", choices=["train", "dev"], default="train")
     ap.add_argument("--soundtrack", action="store_true",
                     help="add full-band game music (warzone2100) as a tenth noise kind (changes every draw)")
+    ap.add_argument("--rumble", action="store_true",
+                    help="add low-frequency rumble (HVAC, engine idle) as a further noise kind (changes every draw)")
     ap.add_argument("--save-wavs", type=int, default=0, help="also write the first N clips as wav")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -266,7 +279,7 @@ def main():
     pool = [p for p in pool_all if is_dev(p[0]) == (a.split == "dev")]
     moh = [load16k("/usr/share/asterisk/moh/%s.wav" % t) for t in MOH_TRAIN]
     tracks = soundtrack_pool(os.path.join(a.out, "soundtrack_pool.npz"), a.split) if a.soundtrack else []
-    noises = NOISES + ["soundtrack"] * a.soundtrack
+    noises = NOISES + ["soundtrack"] * a.soundtrack + ["rumble"] * a.rumble
     rng = np.random.default_rng(a.seed + (1000 if a.split == "dev" else 0))
     T = int(a.secs * SR) // features.HOP
     X = np.zeros((a.clips, T, features.BANDS), dtype=np.float16)

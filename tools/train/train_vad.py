@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Train the on-device VAD and export models/vad.hkm.
 
-  nice /usr/bin/python3 tools/train/gen_vad_data.py --out build/h-vad/vaddata --clips 300 --split dev
-  nice /usr/bin/python3 tools/train/gen_vad_data.py --out build/h-vad/vaddata --clips 3000 --split train
-  nice /usr/bin/python3 tools/train/train_vad.py --data build/h-vad/vaddata --out models/vad.hkm
+The committed model (docs/vad-wake.md):
+  D="--out build/h-vad/vdata4 --soundtrack --rumble"
+  nice /usr/bin/python3 tools/train/gen_vad_data.py $D --clips 300 --split dev
+  nice /usr/bin/python3 tools/train/gen_vad_data.py $D --clips 3000 --split train
+  nice /usr/bin/python3 tools/train/train_vad.py --data build/h-vad/vdata4 --out models/vad.hkm \
+      --onset-weight 3 --onset-frames 10
 
 Model (causal, 10 ms frames of 40 log-mels from harkml.features = src/mel.c):
   norm(40) -> conv1d 40->32 k3 -> relu -> conv1d 32->32 k3 d2 -> relu
