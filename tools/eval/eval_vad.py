@@ -62,8 +62,15 @@ SENTENCES = [
 ]
 FESTIVAL_VOICES = ["voice_kal_diphone", "voice_ked_diphone", "voice_cmu_us_slt_arctic_hts"]
 MOH_EVAL = ["manolo_camp-morning_coffee", "macroform-the_simplicity"]
-# full-band game music that training never used (training has warzone2100's)
-SOUNDTRACKS = "/usr/share/games/lincity-ng/music/*/*.ogg"
+# the music tracks of each music source (all installed by tools/setup-train-deps)
+MUSIC = {
+    "moh": ["/usr/share/asterisk/moh/%s.wav" % t for t in MOH_EVAL],
+    "hedgewars": "/usr/share/games/hedgewars/Data/Music/*.ogg",          # held-out
+    "soundtrack": "/usr/share/games/lincity-ng/music/*/*.ogg",            # full band, training has warzone2100's
+}
+KINDS = ["pink", "fan", "car", "music", "soundtrack"]
+# summary rows: everything, and the four kinds of the tables before the soundtrack kind
+GROUPS = (("all", KINDS), ("pink/fan/car/music", KINDS[:4]))
 
 
 def sox(args):
@@ -128,7 +135,7 @@ def noise_signal(kind, secs, seed, tmp, held_out):
         x = _NOISE_CACHE[kind]
         off = int(np.random.default_rng(seed).integers(0, len(x) - n))
         return x[off:off + n]
-    return music_signal(n, seed, held_out and kind == "music", kind == "soundtrack")
+    return music_signal(n, seed, "soundtrack" if kind == "soundtrack" else "hedgewars" if held_out else "moh")
 
 
 def sox_noise(kind, secs, tmp):
@@ -144,16 +151,13 @@ def sox_noise(kind, secs, tmp):
     return load16k(out)
 
 
-def music_signal(n, seed, held_out, soundtrack=False):
+def music_signal(n, seed, source):
     rng = np.random.default_rng(seed)
-    if soundtrack:
-        tracks = sorted(glob.glob(SOUNDTRACKS))
+    tracks = MUSIC[source]
+    if isinstance(tracks, str):
+        tracks = sorted(glob.glob(tracks))
         if not tracks:
-            sys.exit("no %s: run tools/setup-eval-deps" % SOUNDTRACKS)
-    elif held_out:
-        tracks = sorted(glob.glob("/usr/share/games/hedgewars/Data/Music/*.ogg"))
-    else:
-        tracks = ["/usr/share/asterisk/moh/%s.wav" % t for t in MOH_EVAL]
+            sys.exit("no %s: run tools/setup-train-deps" % MUSIC[source])
     x = load16k(tracks[rng.integers(len(tracks))])
     s = int(rng.integers(0, max(1, len(x) - n)))
     x = x[s:s + n]
@@ -256,10 +260,9 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     hark_thr = float(export.parse_meta(export.read(a.model)[1]["meta"]).get("threshold", 0.5))
     pool = speech_pool(tmp, a.held_out)
-    kinds = ["pink", "fan", "car", "music", "soundtrack"]
     snrs = [0, 5, 10]
     items = []
-    for ki, k in enumerate(kinds):
+    for ki, k in enumerate(KINDS):
         for snr in snrs:
             for s in range(a.scenes):
                 seed = 9000 + 100 * ki + 10 * snr + s + (5000 if a.held_out else 0)
@@ -316,7 +319,7 @@ def main():
         return "%.0f, %.0f (%d/%d)" % (np.median(d), np.percentile(d, 90), miss, len(v))
 
     allrows = {"y": [], "hark_p": [], "sil": [], "w3": []}
-    for key in sorted(rows, key=lambda k: (kinds.index(k[0]), k[1])):
+    for key in sorted(rows, key=lambda k: (KINDS.index(k[0]), k[1])):
         R = rows[key]
         y = np.concatenate(R["y"])
         hp, hs = np.concatenate(R["hark_p"]), np.concatenate(R["hark_s"])
@@ -352,9 +355,8 @@ def main():
         res["onset_hark"] = R["on_h"]
         res["onset_silero"] = R["on_s"]
         results.append(res)
-    keys = sorted(rows, key=lambda k: (kinds.index(k[0]), k[1]))
-    # "all", and the four kinds of the earlier tables (before the soundtrack kind)
-    for name, ks in (("all", kinds), ("pink/fan/car/music", kinds[:4])):
+    keys = sorted(rows, key=lambda k: (KINDS.index(k[0]), k[1]))
+    for name, ks in GROUPS:
         sel = [i for i, k in enumerate(keys) if k[0] in ks]
         y = np.concatenate([allrows["y"][i] for i in sel])
         cat = lambda n: np.concatenate([allrows[n][i] for i in sel])  # noqa: E731
@@ -371,17 +373,14 @@ def main():
     # continuous: the scenes back to back in one run, the detector's state
     # carried across each change of noise, SNR and talker (as in harkd)
     p_all, _ = run_hark(a.bin, a.model, allwav, allwav[:-4] + ".hark.csv")
-    y_all, p_cont, off = [], [], 0
-    for k, snr, wav, lab in items:
-        n = len(lab)
-        y_all.append((k, lab[:n]))
-        p_cont.append(p_all[off:off + n])
-        off += n
-    for name, ks in (("all", kinds), ("pink/fan/car/music", kinds[:4])):
-        sel = [i for i, (k, _) in enumerate(y_all) if k in ks]
-        yc = np.concatenate([y_all[i][1] for i in sel])
-        pc = np.concatenate([p_cont[i] for i in sel])
-        print("hark AUC with the scenes run back to back (no state reset), %s: %.3f" % (name, frame_auc(yc, pc)))
+    ends = np.cumsum([len(i[3]) for i in items])      # each scene is a whole number of hops
+    if ends[-1] > len(p_all):
+        sys.exit("hark-vad gave %d frames for %d labelled ones" % (len(p_all), ends[-1]))
+    p_cont = np.split(p_all[:ends[-1]], ends[:-1])
+    for name, ks in GROUPS:
+        sel = [i for i, it in enumerate(items) if it[0] in ks]
+        print("hark AUC with the scenes run back to back (no state reset), %s: %.3f"
+              % (name, frame_auc(np.concatenate([items[i][3] for i in sel]), np.concatenate([p_cont[i] for i in sel]))))
     r = subprocess.run(["taskset", "-c", "0", a.bin, "--in", allwav, "--out", "/dev/null", "--repeat", "10"],
                        capture_output=True, text=True)
     print(r.stderr.strip())
