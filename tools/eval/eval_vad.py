@@ -90,7 +90,8 @@ def load16k(path):
 def speech_pool(tmp, held_out):
     pool = []
     if held_out:
-        # asterisk-core-sounds-en (GSM 6.10, 8 kHz): decoded with sox
+        # asterisk-core-sounds-en (GSM 6.10, 8 kHz): decoded with sox, -R so
+        # that its dither is the same on every run (repeatable figures)
         # (sounds/en where asterisk itself is installed, else the package's own folder)
         fs = sorted(glob.glob("/usr/share/asterisk/sounds/en/*.gsm") + glob.glob("/usr/share/asterisk/sounds/en/*/*.gsm"))
         if not fs:
@@ -100,7 +101,7 @@ def speech_pool(tmp, held_out):
         rng = np.random.default_rng(7)
         for f in rng.choice(fs, min(200, len(fs)), replace=False):
             w = os.path.join(tmp, "a.wav")
-            sox([f, "-r", "16000", "-b", "16", w])
+            sox(["-R", f, "-r", "16000", "-b", "16", w])
             x = load16k(w)
             if len(x) > SR // 3:
                 pool.append(x)
