@@ -513,7 +513,9 @@ def generic_confusables(phrase):
 
 # ------------------------------------------------------------ noise / rooms
 
-def make_noise(kind, seconds, seed, babble_src=None):
+def make_noise(kind, seconds, seed, babble_src=None, talkers=6):
+    """One noise of `kind`, rms 0.05; babble is `talkers` overlapping
+    streams of the clips in babble_src."""
     rng = np.random.default_rng(seed)
     n = int(seconds * SR)
     if kind == "white":
@@ -565,7 +567,7 @@ def make_noise(kind, seconds, seed, babble_src=None):
             x[k:k + m] += 0.5 * rng.standard_normal(m) * np.exp(-np.arange(m) / 300)
     elif kind == "babble":
         x = np.zeros(n)
-        for k in range(6):
+        for k in range(talkers):
             pos = 0
             order = rng.permutation(len(babble_src))
             i = 0

@@ -30,7 +30,10 @@ negatives: the model is run over a long stream of augmented training
 negatives and the windows that score highest are added before a second round
 of training. --pos-delay moves the positive targets later (delay_targets()).
 Models trained with different seeds can be merged into one exact ensemble by
-merge_wake.py.
+merge_wake.py. --online-noise S caches the windows without noise and mixes
+noise from an S-second-per-kind bank into every batch afresh (OnlineNoise;
+measured in docs/vad-wake.md, worse than the cached noise, not used by the
+committed model).
 
 The threshold is chosen on the VALIDATION streams (other voices and noise
 realisations than training): the smallest threshold such that no threshold
@@ -111,8 +114,9 @@ class WakeNet(nn.Module):
 _G = {}
 
 
-def _init_worker(data, channel_p=0.0):
+def _init_worker(data, channel_p=0.0, online=False):
     _G["channel_p"] = channel_p
+    _G["online"] = online
     rows = corpus.load_manifest(data)
     _G["clips"] = {}
     for lab in ("pos", "conf", "unrel"):
@@ -158,7 +162,11 @@ def channel(x, rng, p):
 
 
 def make_example(args):
-    """One (features (T,40) float16, labels (T,) int8: 1/0/-1 ignore)."""
+    """One (features (T,40) float16, labels (T,) int8: 1/0/-1 ignore,
+    speech level, noise code). With online noise (_init_worker(online=True))
+    the features are those of the noise-free window and the noise is added
+    per batch by OnlineNoise; code 0 = speech window (-5..30 dB SNR, 10 %
+    without noise), 1 = noise-only window (-10..20 dB under the level)."""
     kind, idx, seed = args
     rng = np.random.default_rng(seed)
     n = T * HOP
@@ -198,6 +206,9 @@ def make_example(args):
         _augment_place(buf, clip, (pos, len(clip) - 1), h, gain)
     if kind != "noise":
         buf = channel(buf, rng, _G["channel_p"])
+    code = 1 if kind == "noise" else 0
+    if _G["online"]:
+        return features.logmel(buf).astype(np.float16), lab, np.float32(speech_ref), code
     # noise (also the whole example for kind == "noise")
     nk = _G["nkinds"][int(rng.integers(len(_G["nkinds"])))]
     nz = corpus.noise_slice(_G["noises"][nk], n, rng)
@@ -206,7 +217,7 @@ def make_example(args):
         snr = 60
     buf += nz * (speech_ref / (corpus.rms(nz) + 1e-12) * 10 ** (-snr / 20))
     np.clip(buf, -1, 1, out=buf)
-    return features.logmel(buf).astype(np.float16), lab
+    return features.logmel(buf).astype(np.float16), lab, np.float32(speech_ref), code
 
 
 def delay_targets(Y, delay):
@@ -226,13 +237,91 @@ def delay_targets(Y, delay):
     return Y
 
 
-def build_set(data, plan, jobs, channel_p=0.0):
-    """plan: list of (kind, idx, seed)."""
-    with Pool(jobs, initializer=_init_worker, initargs=(data, channel_p)) as pool:
+def build_set(data, plan, jobs, channel_p=0.0, online=False):
+    """plan: list of (kind, idx, seed). Returns features, labels, speech
+    levels and noise codes (see make_example)."""
+    with Pool(jobs, initializer=_init_worker, initargs=(data, channel_p, online)) as pool:
         res = pool.map(make_example, plan, chunksize=64)
     X = np.stack([r[0] for r in res])
     Y = np.stack([r[1] for r in res])
-    return X, Y
+    L = np.array([r[2] for r in res], np.float32)
+    C = np.array([r[3] for r in res], np.int8)
+    return X, Y, L, C
+
+
+class OnlineNoise:
+    """Noise added to the cached noise-free windows afresh in every batch
+    (--online-noise S): a bank of S seconds per noise kind, generated here
+    from the training split's clips with the corpus's own noise generator
+    (other seeds than the corpus's 60 s training noises; babble in equal
+    parts with each talker count of --online-babble, the corpus uses 6),
+    kept as mel-band power per frame. Mixing is done in the mel power
+    domain, log(P_speech + g P_noise), which is the log-mel of the mixed
+    waveform up to the speech x noise cross
+    terms (zero mean, small once summed over a band's FFT bins); the gain g
+    follows the corpus rule (noise rms = speech level x 10^(-SNR/20) over the
+    window). The cross terms are drawn too: per band a Gaussian of variance
+    2 e_b P_speech g P_noise, e_b = sum(w^2)/sum(w)^2 of the band's
+    triangle (random relative phases per FFT bin); with them the frame-to-
+    frame spread of the mixed log-mels matches real mixtures (0.745 vs 0.756
+    nat at 5 dB pink, 1.139 vs 1.147 babble; without: 0.709 / 1.104). So
+    each epoch hears every window in another noise, kind, SNR and position
+    instead of the one draw frozen in the cache."""
+    def __init__(self, data, rows, seconds, seed, log, talkers=(6,)):
+        talkers = tuple(talkers)
+        path = os.path.join(data, "online_noise_%d_%d_%s.npz" % (seed, seconds, "-".join(map(str, talkers))))
+        if os.path.exists(path):
+            z = np.load(path)
+            P, M = z["P"], z["M"]
+        else:
+            unrel = [corpus.load_clip(data, r) for r in rows
+                     if r["split"] == "train" and r["label"] == "unrel"]
+            P, M = [], []
+            for k in corpus.NOISE_KINDS:
+                if k == "babble":
+                    per = seconds / len(talkers)
+                    x = np.concatenate([corpus.make_noise(k, per, corpus.stable_seed(seed, "online", k, n),
+                                                          babble_src=unrel, talkers=n)
+                                        for n in talkers])
+                else:
+                    x = corpus.make_noise(k, seconds, corpus.stable_seed(seed, "online", k))
+                x = np.resize(x, int(seconds * SR) // HOP * HOP)   # same frames per kind
+                P.append(np.maximum(np.exp(features.logmel(x, np.float64)) - features.FLOOR, 0)
+                         .astype(np.float32))
+                M.append((x.astype(np.float64).reshape(-1, HOP) ** 2).mean(1).astype(np.float32))
+            P, M = np.stack(P), np.stack(M)
+            np.savez(path, P=P, M=M)
+        fb = features._FB.astype(np.float64)
+        self.e = torch.from_numpy(((fb ** 2).sum(1) / fb.sum(1) ** 2).astype(np.float32))
+        self.P = torch.from_numpy(P)      # (kinds, frames, 40)
+        self.M = torch.from_numpy(M)      # (kinds, frames) mean square per hop
+        log("online noise: %d kinds x %.0f s (%s)" % (P.shape[0], P.shape[1] * HOP / SR, path))
+
+    def __call__(self, x, level, code, rng):
+        """x: (B, T, 40) noise-free log-mels (float32), level (B,) speech
+        levels, code (B,) 0/1 as make_example, 2 = already noisy."""
+        B, T_, _ = x.shape
+        snr = np.where(code == 1, rng.uniform(-10, 20, B), rng.uniform(-5, 30, B))
+        add = (code < 2) & ~((code == 0) & (rng.random(B) < 0.1))
+        sel = np.nonzero(add)[0]
+        if len(sel) == 0:
+            return x
+        K, F_ = self.M.shape
+        k = torch.from_numpy(rng.integers(0, K, len(sel)))
+        off = torch.from_numpy(rng.integers(0, F_ - T_, len(sel)))
+        idx = off[:, None] + torch.arange(T_)[None, :]
+        Pn = self.P[k[:, None], idx]                       # (n, T, 40)
+        ms = self.M[k[:, None], idx].mean(1)               # (n,)
+        g = torch.from_numpy((level[sel].astype(np.float64) ** 2 *
+                              10 ** (-snr[sel] / 10)).astype(np.float32)) / (ms + 1e-20)
+        xs = x[sel]
+        ps = (torch.exp(xs) - features.FLOOR).clamp(min=0)
+        pn = g[:, None, None] * Pn
+        z = torch.from_numpy(rng.standard_normal(ps.shape).astype(np.float32))
+        mix = ps + pn + torch.sqrt(2 * self.e * ps * pn) * z
+        x = x.clone()
+        x[sel] = torch.log(torch.maximum(mix, 0.05 * (ps + pn)) + features.FLOOR)
+        return x
 
 
 # ---------------------------------------------------------- streams
@@ -407,8 +496,11 @@ def feat_augment(x, rng, p, warp=0.1, mask=4):
     return x
 
 
-def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, wd=0.0, aug=None):
-    """aug: feat_augment()'s keyword arguments (p, warp, mask), None = none."""
+def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, wd=0.0, aug=None,
+                 noise=None, win_weight=None):
+    """aug: feat_augment()'s keyword arguments (p, warp, mask), None = none;
+    noise: (OnlineNoise, levels, codes) or None; win_weight: a loss weight
+    per window (None = 1)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd) if wd > 0 else \
         torch.optim.Adam(model.parameters(), lr=lr)
     n = len(X)
@@ -421,12 +513,17 @@ def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, wd=0.
         model.train()
         for a in range(0, n, batch):
             bi = perm[a:a + batch]
-            x = feat_augment(torch.from_numpy(X[bi].astype(np.float32)), rng, **(aug or {"p": 0}))
+            x = torch.from_numpy(X[bi].astype(np.float32))
+            if noise is not None:
+                x = noise[0](x, noise[1][bi], noise[2][bi], rng)
+            x = feat_augment(x, rng, **(aug or {"p": 0}))
             y = Yt[bi]
             logit = model(x)
             m = y >= 0
             tgt = (y == 1).float()
             w = torch.where(y == 1, torch.tensor(pos_weight), torch.tensor(1.0))
+            if win_weight is not None:
+                w = w * torch.from_numpy(win_weight[bi])[:, None]
             loss = (F.binary_cross_entropy_with_logits(logit, tgt, reduction="none") * w)[m].mean()
             opt.zero_grad()
             loss.backward()
@@ -470,6 +567,13 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (0 = Adam)")
     ap.add_argument("--pos-delay", type=int, default=0,
                     help="frames after the phrase end before the positive targets start (see delay_targets())")
+    ap.add_argument("--online-noise", type=float, default=0,
+                    help="seconds of noise per kind in a bank mixed into the windows afresh every batch "
+                         "(OnlineNoise; 0 = the noise drawn once into the cached windows)")
+    ap.add_argument("--conf-weight", type=float, default=1.0,
+                    help="loss weight of the confusable-phrase windows (the others 1, positives --pos-weight)")
+    ap.add_argument("--online-babble", default="6",
+                    help="talker counts of the online bank's babble, comma-separated (equal shares)")
     ap.add_argument("--report", help="write the validation sweep and timings here (json)")
     a = ap.parse_args()
     t0 = time.time()
@@ -495,14 +599,23 @@ def main():
     key = "%d_%d_%d_%d" % (a.seed, a.pos_copies, a.neg_copies, len(plan))
     if a.channel_p > 0:
         key += "_ch%g" % a.channel_p
+    online = a.online_noise > 0
+    if online:
+        key += "_clean"
     cache = os.path.join(a.data, "train_windows_%s.npz" % key)
-    if os.path.exists(cache):
+    if os.path.exists(cache) and (not online or "C" in np.load(cache).files):
         z = np.load(cache)
         X, Y = z["X"], z["Y"]
+        L = z["L"] if "L" in z.files else np.zeros(len(X), np.float32)
+        C = z["C"] if "C" in z.files else np.full(len(X), 2, np.int8)
         log("training windows from %s" % cache)
     else:
-        X, Y = build_set(a.data, plan, a.jobs, a.channel_p)
-        np.savez(cache, X=X, Y=Y)
+        X, Y, L, C = build_set(a.data, plan, a.jobs, a.channel_p, online)
+        np.savez(cache, X=X, Y=Y, L=L, C=C)
+    if not online:
+        C = np.full(len(X), 2, np.int8)   # the noise is in the cached windows
+    noise = OnlineNoise(a.data, rows, a.online_noise, a.seed, log,
+                        [int(t) for t in a.online_babble.split(",")]) if online else None
     Y = delay_targets(Y, a.pos_delay)
     log("training set: %d windows (%d pos, %d conf, %d unrel, %d noise), %d positive frames"
         % (len(X), n["pos"] * a.pos_copies, n["conf"] * a.neg_copies,
@@ -522,9 +635,16 @@ def main():
         sx, sy = stream_windows(a, rows, a.neg_stream_minutes, a.seed + 29)
         X = np.concatenate([X, sx])
         Y = np.concatenate([Y, sy])
+        L = np.concatenate([L, np.zeros(len(sx), np.float32)])
+        C = np.concatenate([C, np.full(len(sx), 2, np.int8)])
         log("negative stream: %.0f min -> %d windows" % (a.neg_stream_minutes, len(sx)))
     aug = dict(p=a.feat_aug, warp=a.aug_warp, mask=a.aug_mask)
-    train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight, a.weight_decay, aug)
+    W = None
+    if a.conf_weight != 1.0:
+        W = np.ones(len(X), np.float32)
+        W[:len(plan)][np.array([p[0] == "conf" for p in plan])] = a.conf_weight
+    train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight, a.weight_decay, aug,
+                 (noise, L, C) if online else None, W)
 
     if a.mine_minutes > 0 and a.mine_epochs > 0:
         # Hard negatives: a long stream of augmented training negatives.
@@ -559,8 +679,12 @@ def main():
             hy[:, :MASK_FROM] = -1
             X = np.concatenate([X, np.stack(hx)])
             Y = np.concatenate([Y, hy])
+            L = np.concatenate([L, np.zeros(len(hx), np.float32)])
+            C = np.concatenate([C, np.full(len(hx), 2, np.int8)])
+            if W is not None:
+                W = np.concatenate([W, np.ones(len(hx), np.float32)])
             train_epochs(model, X, Y, a.mine_epochs, a.lr / 3, a.batch, rng, log, a.pos_weight,
-                         a.weight_decay, aug)
+                         a.weight_decay, aug, (noise, L, C) if online else None, W)
     t_train = time.time() - t0
 
     chosen, sw = choose_threshold(lambda f: score_stream(model, f), a.data, a.smooth, a.refractory_ms,
