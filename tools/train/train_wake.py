@@ -267,7 +267,10 @@ class OnlineNoise:
     nat at 5 dB pink, 1.139 vs 1.147 babble; without: 0.709 / 1.104). So
     each epoch hears every window in another noise, kind, SNR and position
     instead of the one draw frozen in the cache."""
-    def __init__(self, data, rows, seconds, seed, log, talkers=(6,)):
+    def __init__(self, data, rows, seconds, seed, log, levels, codes, talkers=(6,)):
+        """levels, codes: make_example's, for the cached windows 0..len-1;
+        windows appended after them (streams, mined) are left as they are."""
+        self.levels, self.codes = levels, codes
         talkers = tuple(talkers)
         path = os.path.join(data, "online_noise_%d_%d_%s.npz" % (seed, seconds, "-".join(map(str, talkers))))
         if os.path.exists(path):
@@ -297,10 +300,12 @@ class OnlineNoise:
         self.M = torch.from_numpy(M)      # (kinds, frames) mean square per hop
         log("online noise: %d kinds x %.0f s (%s)" % (P.shape[0], P.shape[1] * HOP / SR, path))
 
-    def __call__(self, x, level, code, rng):
-        """x: (B, T, 40) noise-free log-mels (float32), level (B,) speech
-        levels, code (B,) 0/1 as make_example, 2 = already noisy."""
+    def __call__(self, x, bi, rng):
+        """x: (B, T, 40) log-mels (float32) of the windows bi."""
         B, T_, _ = x.shape
+        cached = bi < len(self.codes)
+        code = np.where(cached, self.codes[np.where(cached, bi, 0)], 2)
+        level = self.levels[np.where(cached, bi, 0)]
         snr = np.where(code == 1, rng.uniform(-10, 20, B), rng.uniform(-5, 30, B))
         add = (code < 2) & ~((code == 0) & (rng.random(B) < 0.1))
         sel = np.nonzero(add)[0]
@@ -497,10 +502,10 @@ def feat_augment(x, rng, p, warp=0.1, mask=4):
 
 
 def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, wd=0.0, aug=None,
-                 noise=None, win_weight=None):
+                 noise=None, weighted=None):
     """aug: feat_augment()'s keyword arguments (p, warp, mask), None = none;
-    noise: (OnlineNoise, levels, codes) or None; win_weight: a loss weight
-    per window (None = 1)."""
+    noise: an OnlineNoise or None; weighted: (first, end, weight), the
+    windows first..end-1 weigh `weight` in the loss (None = all 1)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd) if wd > 0 else \
         torch.optim.Adam(model.parameters(), lr=lr)
     n = len(X)
@@ -515,15 +520,16 @@ def train_epochs(model, X, Y, epochs, lr, batch, rng, log, pos_weight=4.0, wd=0.
             bi = perm[a:a + batch]
             x = torch.from_numpy(X[bi].astype(np.float32))
             if noise is not None:
-                x = noise[0](x, noise[1][bi], noise[2][bi], rng)
+                x = noise(x, bi, rng)
             x = feat_augment(x, rng, **(aug or {"p": 0}))
             y = Yt[bi]
             logit = model(x)
             m = y >= 0
             tgt = (y == 1).float()
             w = torch.where(y == 1, torch.tensor(pos_weight), torch.tensor(1.0))
-            if win_weight is not None:
-                w = w * torch.from_numpy(win_weight[bi])[:, None]
+            if weighted is not None:
+                lo, hi, cw = weighted
+                w = w * torch.from_numpy(np.where((bi >= lo) & (bi < hi), cw, 1.0).astype(np.float32))[:, None]
             loss = (F.binary_cross_entropy_with_logits(logit, tgt, reduction="none") * w)[m].mean()
             opt.zero_grad()
             loss.backward()
@@ -606,15 +612,12 @@ def main():
     if os.path.exists(cache) and (not online or "C" in np.load(cache).files):
         z = np.load(cache)
         X, Y = z["X"], z["Y"]
-        L = z["L"] if "L" in z.files else np.zeros(len(X), np.float32)
-        C = z["C"] if "C" in z.files else np.full(len(X), 2, np.int8)
+        L, C = (z["L"], z["C"]) if online else (None, None)
         log("training windows from %s" % cache)
     else:
         X, Y, L, C = build_set(a.data, plan, a.jobs, a.channel_p, online)
         np.savez(cache, X=X, Y=Y, L=L, C=C)
-    if not online:
-        C = np.full(len(X), 2, np.int8)   # the noise is in the cached windows
-    noise = OnlineNoise(a.data, rows, a.online_noise, a.seed, log,
+    noise = OnlineNoise(a.data, rows, a.online_noise, a.seed, log, L, C,
                         [int(t) for t in a.online_babble.split(",")]) if online else None
     Y = delay_targets(Y, a.pos_delay)
     log("training set: %d windows (%d pos, %d conf, %d unrel, %d noise), %d positive frames"
@@ -635,16 +638,14 @@ def main():
         sx, sy = stream_windows(a, rows, a.neg_stream_minutes, a.seed + 29)
         X = np.concatenate([X, sx])
         Y = np.concatenate([Y, sy])
-        L = np.concatenate([L, np.zeros(len(sx), np.float32)])
-        C = np.concatenate([C, np.full(len(sx), 2, np.int8)])
         log("negative stream: %.0f min -> %d windows" % (a.neg_stream_minutes, len(sx)))
     aug = dict(p=a.feat_aug, warp=a.aug_warp, mask=a.aug_mask)
-    W = None
-    if a.conf_weight != 1.0:
-        W = np.ones(len(X), np.float32)
-        W[:len(plan)][np.array([p[0] == "conf" for p in plan])] = a.conf_weight
+    # the confusable windows are one block of the plan (after the positives)
+    first_conf = n["pos"] * a.pos_copies
+    weighted = (first_conf, first_conf + n["conf"] * a.neg_copies, a.conf_weight) \
+        if a.conf_weight != 1.0 else None
     train_epochs(model, X, Y, a.epochs, a.lr, a.batch, rng, log, a.pos_weight, a.weight_decay, aug,
-                 (noise, L, C) if online else None, W)
+                 noise, weighted)
 
     if a.mine_minutes > 0 and a.mine_epochs > 0:
         # Hard negatives: a long stream of augmented training negatives.
@@ -679,12 +680,8 @@ def main():
             hy[:, :MASK_FROM] = -1
             X = np.concatenate([X, np.stack(hx)])
             Y = np.concatenate([Y, hy])
-            L = np.concatenate([L, np.zeros(len(hx), np.float32)])
-            C = np.concatenate([C, np.full(len(hx), 2, np.int8)])
-            if W is not None:
-                W = np.concatenate([W, np.ones(len(hx), np.float32)])
             train_epochs(model, X, Y, a.mine_epochs, a.lr / 3, a.batch, rng, log, a.pos_weight,
-                         a.weight_decay, aug, (noise, L, C) if online else None, W)
+                         a.weight_decay, aug, noise, weighted)
     t_train = time.time() - t0
 
     chosen, sw = choose_threshold(lambda f: score_stream(model, f), a.data, a.smooth, a.refractory_ms,
