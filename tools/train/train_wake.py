@@ -257,9 +257,8 @@ class OnlineNoise:
     parts with each talker count of --online-babble, the corpus uses 6),
     kept as mel-band power per frame. Mixing is done in the mel power
     domain, log(P_speech + g P_noise), which is the log-mel of the mixed
-    waveform up to the speech x noise cross
-    terms (zero mean, small once summed over a band's FFT bins); the gain g
-    follows the corpus rule (noise rms = speech level x 10^(-SNR/20) over the
+    waveform up to the speech x noise cross terms (zero mean, small once
+    summed over a band's FFT bins); the gain g follows the corpus rule (noise rms = speech level x 10^(-SNR/20) over the
     window). The cross terms are drawn too: per band a Gaussian of variance
     2 e_b P_speech g P_noise, e_b = sum(w^2)/sum(w)^2 of the band's
     triangle (random relative phases per FFT bin); with them the frame-to-
@@ -609,8 +608,8 @@ def main():
     if online:
         key += "_clean"
     cache = os.path.join(a.data, "train_windows_%s.npz" % key)
-    if os.path.exists(cache) and (not online or "C" in np.load(cache).files):
-        z = np.load(cache)
+    z = np.load(cache) if os.path.exists(cache) else None
+    if z is not None and (not online or "C" in z.files):   # older caches lack L, C
         X, Y = z["X"], z["Y"]
         L, C = (z["L"], z["C"]) if online else (None, None)
         log("training windows from %s" % cache)
