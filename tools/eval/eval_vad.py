@@ -6,7 +6,11 @@ Silero VAD v5 and the WebRTC GMM VAD on generated scenes.
   tools/setup-eval-node                          # Silero (npm), once
   make BUILD=build/host build/host/bin/hark-vad vad-eval-refs
   /usr/bin/python3 tools/eval/eval_vad.py [--bin build/host/bin/hark-vad] [--ref build/host/ref/webrtc_vad]
-        [--node build/eval-node] [--out build/vad-eval] [--held-out]
+        [--node build/eval-node] [--out build/vad-eval] [--held-out] [--frontend ns-agc]
+
+--frontend ns-agc: every detector gets each scene through the front end's
+noise suppression + AGC (harkml.ns_agc = src/fe_ns_agc.c), which is what
+harkd's VAD hears; the labels stay those of the clean speech.
 
 Scenes (30 s each, 16 kHz): utterances with 0.4-3 s gaps, mixed with noise at
 0, 5 and 10 dB SNR (speech-frame power over noise power). Sources are
@@ -46,7 +50,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
-from harkml import export, features, scenes  # noqa: E402
+from harkml import export, features, ns_agc, scenes  # noqa: E402
 
 SR = 16000
 HOP = features.HOP
@@ -253,8 +257,11 @@ def main():
     ap.add_argument("--out", default="build/vad-eval")
     ap.add_argument("--held-out", action="store_true")
     ap.add_argument("--scenes", type=int, default=2, help="scenes per noise x SNR")
+    ap.add_argument("--frontend", choices=("none", "ns-agc"), default="none",
+                    help="ns-agc: every detector gets the scenes through the front end's noise "
+                         "suppression + AGC (harkml.ns_agc, bit-identical to src/fe_ns_agc.c), as in harkd")
     a = ap.parse_args()
-    sub = "heldout" if a.held_out else "main"
+    sub = ("heldout" if a.held_out else "main") + ("_ns_agc" if a.frontend == "ns-agc" else "")
     out = os.path.join(a.out, sub)
     os.makedirs(os.path.join(out, "silero"), exist_ok=True)
     tmp = os.path.join(out, "tmp")
@@ -268,6 +275,8 @@ def main():
             for s in range(a.scenes):
                 seed = 9000 + 100 * ki + 10 * snr + s + (5000 if a.held_out else 0)
                 x, lab = build_scene(pool, k, snr, seed, tmp, a.held_out)
+                if a.frontend == "ns-agc":   # one NS/AGC state per scene
+                    x = ns_agc.process(x)
                 wav = os.path.join(out, "%s_%02d_%d.wav" % (k, snr, s))
                 sf.write(wav, x, SR, subtype="PCM_16")
                 items.append((k, snr, wav, lab))

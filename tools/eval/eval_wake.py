@@ -24,6 +24,14 @@ and side by side:
     tools/eval/oww_score.js was copied; evaluation only: the models are
     CC BY-NC-SA).
 
+--frontend ns-agc runs every detector on the streams as harkd's detector
+hears them: through the front end's noise suppression + AGC (harkml.ns_agc:
+speexdsp's preprocessor with src/fe_ns_agc.c's settings, bit-identical to
+tools/hark-fe --no-aec --no-beam --no-doa; tools/train/check_ns_agc.py
+checks that), one state per stream; the processed streams are cached as
+streams/<split>_<kind>.ns_agc.wav. Without it the detectors get the raw
+microphone mixture.
+
 A detection counts for an event when it falls in [start - 0.3 s, end + 1 s];
 other detections in the positive stream are ignored (the follow-up request
 may not re-trigger within the refractory period). In the negative stream
@@ -110,6 +118,22 @@ def summarize(hits_pos, hits_conf, n_fa, neg_h):
             "delay_p90": float(np.percentile(d, 90)) if d else None}
 
 
+def frontend_stream(wav):
+    """wav through the front end's NS/AGC (cached beside it, 16-bit PCM as
+    the raw streams; the events' csv is shared)."""
+    import soundfile as sf
+    from harkml import features, ns_agc
+    out = wav[:-4] + ".ns_agc.wav"
+    if not (os.path.exists(out) and os.path.getmtime(out) > os.path.getmtime(wav)):
+        y = ns_agc.process(features.read_wav16k(wav))
+        sf.write(out + ".tmp", y, 16000, subtype="PCM_16", format="WAV")
+        os.replace(out + ".tmp", out)
+    csv_out = out[:-4] + ".csv"
+    if not os.path.exists(csv_out):
+        os.symlink(os.path.basename(wav[:-4] + ".csv"), csv_out)
+    return out
+
+
 def pocketsphinx_dets(wav, phrase, thr):
     """Keyphrase end times; cached next to the stream (<wav>.ps_<phrase>_<thr>.txt)."""
     cache = "%s.ps_%s_%s.txt" % (wav, phrase.replace(" ", "_"), thr)
@@ -165,20 +189,27 @@ def main():
     ap.add_argument("--ps-thresholds", default="1e-10,1e-20,1e-30")
     ap.add_argument("--oww", help="folder with node_modules and oww_score.js (evaluation only)")
     ap.add_argument("--oww-model", default="hey_jarvis")
+    ap.add_argument("--frontend", choices=("none", "ns-agc"), default="none",
+                    help="ns-agc: the streams through the front end's NS/AGC first (as in harkd)")
+    ap.add_argument("--threshold", type=float,
+                    help="operating point instead of the model's own (as hark.conf's [wake] threshold)")
     ap.add_argument("--json")
     a = ap.parse_args()
 
     layers, info = export.read(a.model)
     meta = export.parse_meta(info["meta"])
     phrase = meta.get("phrase", "hey nova")
-    thr0 = float(meta["threshold"])
+    thr0 = a.threshold if a.threshold else float(meta["threshold"])
     refr = int(meta.get("refractory_ms", 1500)) // 10
     warm = int(meta.get("rf", 0))
     S = {k: os.path.join(a.data, "streams", "%s_%s.wav" % (a.split, k)) for k in ("pos", "conf", "neg")}
     ev_pos, ev_conf = load_events(S["pos"]), load_events(S["conf"])
+    if a.frontend == "ns-agc":
+        S = {k: frontend_stream(v) for k, v in S.items()}
     neg_s = wav_seconds(S["neg"])
     neg_h = neg_s / 3600
     report = {"phrase": phrase, "model": a.model, "threshold": thr0, "split": a.split,
+              "frontend": a.frontend,
               "events": {"pos": len(ev_pos), "conf": len(ev_conf)}, "neg_hours": neg_h,
               "params": int(sum(np.size(L[k]) for L in layers for k in L
                                 if k not in ("type", "act", "n", "dilation", "groups"))),
@@ -188,7 +219,8 @@ def main():
     sc, real = {}, {}
     for k in ("pos", "conf", "neg"):
         t0 = time.time()
-        real[k], sc[k], cpu = run_hark_wake(a.bin, a.model, S[k], tmp)
+        real[k], sc[k], cpu = run_hark_wake(a.bin, a.model, S[k], tmp,
+                                            ("--threshold", str(thr0)) if a.threshold else ())
         if k == "neg":
             report["cpu_pct_one_core"], report["x_realtime"] = cpu
         print("hark-wake %s: %.0f s audio, %d detections, %.1f s wall" %
@@ -259,8 +291,9 @@ def main():
         report["openwakeword"] = {"model": a.oww_model, "det": ow, "seconds": round(time.time() - t0, 1)}
 
     # markdown
-    print("\n### %s: %s (threshold %.2f), %d phrases, %d confusables, %.2f h negatives\n"
-          % (phrase, os.path.basename(a.model), thr0, len(ev_pos), len(ev_conf), neg_h))
+    print("\n### %s: %s (threshold %.2f), %d phrases, %d confusables, %.2f h negatives%s\n"
+          % (phrase, os.path.basename(a.model), thr0, len(ev_pos), len(ev_conf), neg_h,
+             ", through the front end's NS/AGC" if a.frontend == "ns-agc" else ""))
     print("| threshold | misses | false accepts (count) | FA/h | confusables accepted | delay median / p90 (s) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in det:

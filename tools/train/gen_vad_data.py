@@ -44,7 +44,7 @@ import scipy.signal as ss
 import soundfile as sf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harkml import features, scenes  # noqa: E402
+from harkml import features, ns_agc, scenes  # noqa: E402
 
 SR = 16000
 WORDS = """the a of to and in is it you that he was for on are with as his they be at one have this from
@@ -181,6 +181,9 @@ def source_kind(key):
     return key.split(":")[0]
 
 
+NS_LEAD_S = 1.5   # --frontend-ns: lead-in run through the NS/AGC and dropped
+
+
 def make_noise(kind, n, rng, pool, moh, tracks):
     if kind == "babble":
         x = np.zeros(n)
@@ -273,6 +276,11 @@ def main():
     ap.add_argument("--rumble", action="store_true",
                     help="add low-frequency rumble (HVAC, engine idle) as a further noise kind (changes every draw)")
     ap.add_argument("--save-wavs", type=int, default=0, help="also write the first N clips as wav")
+    ap.add_argument("--frontend-ns", action="store_true",
+                    help="clips as harkd's VAD hears them: each clip is made %.1f s longer, run through the "
+                         "front end's noise suppression + AGC (harkml.ns_agc = src/fe_ns_agc.c), and the "
+                         "lead-in cut off again (so the stage's noise estimate and gain come from what "
+                         "went before, as on a stream)" % NS_LEAD_S)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     pool_all = speech_pool(os.path.join(a.out, "speech_pool.npz"), np.random.default_rng(12345))
@@ -285,8 +293,12 @@ def main():
     X = np.zeros((a.clips, T, features.BANDS), dtype=np.float16)
     Y = np.zeros((a.clips, T), dtype=np.uint8)
     manifest = []
+    lead = int(NS_LEAD_S * SR) // features.HOP if a.frontend_ns else 0
     for i in range(a.clips):
-        x, lab, nk, snr, kinds = make_clip(rng, pool, moh, tracks, a.secs, noises)
+        x, lab, nk, snr, kinds = make_clip(rng, pool, moh, tracks, a.secs + lead * features.HOP / SR, noises)
+        if lead:
+            x = ns_agc.process(x)[lead * features.HOP:]
+            lab = lab[lead:]
         X[i] = features.logmel(x)[:T]
         Y[i] = lab[:T]
         manifest.append("%d\t%s\t%.1f\t%s" % (i, nk, snr, ",".join(sorted(set(kinds)))))

@@ -60,7 +60,7 @@ from scipy.signal import butter, lfilter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_wake_corpus as corpus  # noqa: E402
-from harkml import export, features  # noqa: E402
+from harkml import export, features, ns_agc  # noqa: E402
 
 SR = 16000
 HOP = 160
@@ -114,9 +114,10 @@ class WakeNet(nn.Module):
 _G = {}
 
 
-def _init_worker(data, channel_p=0.0, online=False):
+def _init_worker(data, channel_p=0.0, online=False, ns=""):
     _G["channel_p"] = channel_p
     _G["online"] = online
+    _G["ns"] = ns
     rows = corpus.load_manifest(data)
     _G["clips"] = {}
     for lab in ("pos", "conf", "unrel"):
@@ -215,9 +216,50 @@ def make_example(args):
     snr = rng.uniform(-5, 30) if kind != "noise" else rng.uniform(-10, 20)
     if rng.random() < 0.1 and kind != "noise":
         snr = 60
-    buf += nz * (speech_ref / (corpus.rms(nz) + 1e-12) * 10 ** (-snr / 20))
+    ng = speech_ref / (corpus.rms(nz) + 1e-12) * 10 ** (-snr / 20)
+    buf += nz * ng
     np.clip(buf, -1, 1, out=buf)
+    if _G["ns"]:
+        buf = frontend_ns(buf, _G["noises"][nk], ng, speech_ref, rng, _G["ns"])
     return features.logmel(buf).astype(np.float16), lab, np.float32(speech_ref), code
+
+
+def frontend_ns(buf, noise, gain, speech_ref, rng, mode):
+    """The window through the front end's noise suppression (+ AGC)
+    (--frontend-ns MODE; harkml.ns_agc, bit-identical to src/fe_ns_agc.c).
+    In harkd the stage runs on a stream, with its noise estimate set by what
+    went before, so the window gets a 1-2 s lead-in of the same noise kind
+    at the same level (half the time with an unrelated utterance in it),
+    run through the stage and cut off again. The modes differ in the AGC:
+      stage   the whole stage, AGC included, from a cold start (speexdsp's
+              AGC hardly moves in 2 s, so the windows keep their raw
+              levels while the streams below get the adapted gain);
+      static  AGC off, then a static gain that puts the speech at -30..-8
+              dBFS (on the validation stream the AGC's gain over a phrase
+              is +9..+24 dB and the phrases end up at -22..-11 dBFS);
+      ns      AGC off and no gain: the windows keep the raw levels.
+    The negative streams get the same treatment as a whole (stream_ns())."""
+    lead = int(rng.uniform(1.0, 2.0) * SR) // HOP * HOP
+    pre = corpus.noise_slice(noise, lead, rng) * gain
+    if rng.random() < 0.5:
+        u, _, _ = _G["clips"]["unrel"][int(rng.integers(len(_G["clips"]["unrel"])))]
+        u = u[:lead - HOP * 20] * (10 ** (rng.uniform(-45, -12) / 20) / (corpus.active_rms(u) + 1e-9))
+        at = int(rng.integers(0, lead - HOP * 20 - len(u) + 1))
+        pre[at:at + len(u)] += u
+    full = np.clip(np.concatenate([pre, buf]), -1, 1)
+    y = ns_agc.process(full, agc=(mode == "stage"))[lead:]
+    if mode == "static":
+        y = np.clip(y * (10 ** (rng.uniform(-30, -8) / 20) / speech_ref), -1, 1)
+    return y
+
+
+def stream_ns(x, mode):
+    """A training stream (negatives) through the stage for --frontend-ns
+    MODE: the whole stage for "stage" and "static" (as harkd runs it), the
+    noise suppression alone for "ns" (the windows' treatment)."""
+    if not mode:
+        return x
+    return ns_agc.process(x, agc=(mode != "ns"))
 
 
 def delay_targets(Y, delay):
@@ -237,10 +279,10 @@ def delay_targets(Y, delay):
     return Y
 
 
-def build_set(data, plan, jobs, channel_p=0.0, online=False):
+def build_set(data, plan, jobs, channel_p=0.0, online=False, ns=""):
     """plan: list of (kind, idx, seed). Returns features, labels, speech
     levels and noise codes (see make_example)."""
-    with Pool(jobs, initializer=_init_worker, initargs=(data, channel_p, online)) as pool:
+    with Pool(jobs, initializer=_init_worker, initargs=(data, channel_p, online, ns)) as pool:
         res = pool.map(make_example, plan, chunksize=64)
     X = np.stack([r[0] for r in res])
     Y = np.stack([r[1] for r in res])
@@ -375,10 +417,14 @@ def events_hit(dets_s, events, before=0.3, after=1.0):
     return out
 
 
-def load_stream(data, name):
+def load_stream(data, name, ns=False):
+    """Features, events and length (s) of streams/<name>.wav; ns: through
+    the front end's NS/AGC first (one state over the stream, as in harkd)."""
     import csv
     wav = os.path.join(data, "streams", name + ".wav")
     x = features.read_wav16k(wav)
+    if ns:
+        x = ns_agc.process(x)
     with open(wav[:-4] + ".csv") as f:
         ev = list(csv.DictReader(f))
     for e in ev:
@@ -402,15 +448,16 @@ def sweep(post_pos, ev_pos, post_conf, ev_conf, post_neg, neg_hours, smooth, ref
     return rows
 
 
-def choose_threshold(score, data, smooth, refractory_ms, max_conf, log):
+def choose_threshold(score, data, smooth, refractory_ms, max_conf, log, ns=False):
     """The operating point on the VALIDATION streams: the smallest threshold
     such that no threshold above it gives a false accept on the validation
     negative stream or accepts more than max_conf of the validation
-    confusables. score: (N, 40) features -> (N,) posteriors. Returns (chosen
-    row, whole sweep)."""
-    fp, ep_, _ = load_stream(data, "val_pos")
-    fc, ec, _ = load_stream(data, "val_conf")
-    fn, _, neg_s = load_stream(data, "val_neg")
+    confusables. score: (N, 40) features -> (N,) posteriors; ns: the
+    streams through the front end's NS/AGC. Returns (chosen row, whole
+    sweep)."""
+    fp, ep_, _ = load_stream(data, "val_pos", ns)
+    fc, ec, _ = load_stream(data, "val_conf", ns)
+    fn, _, neg_s = load_stream(data, "val_neg", ns)
     pp, pc, pn = score(fp), score(fc), score(fn)
     thrs = np.round(np.arange(0.05, 0.996, 0.01), 3)
     sw = sweep(pp, ep_, pc, ec, pn, neg_s / 3600, smooth, refractory_ms // 10, thrs)
@@ -453,8 +500,9 @@ def stream_windows(a, rows, minutes, seed):
     tmp = os.path.join(a.data, "streams", "train_negwin_%d.wav" % seed)
     corpus.build_stream(tmp, ev, corpus.load_noises(a.data, "train"), corpus.load_rirs(a.data, "train"),
                         rng, total_s=minutes * 60, lead=(0.2, 1.5), tail=(0.0, 0.5))
-    f = features.logmel(features.read_wav16k(tmp)).astype(np.float16)
+    x = features.read_wav16k(tmp)
     os.remove(tmp)   # per seed, 288 MB for 150 min: not kept once read
+    f = features.logmel(stream_ns(x, a.frontend_ns)).astype(np.float16)
     starts = range(0, len(f) - T, 100)
     X = np.stack([f[s:s + T] for s in starts])
     Y = np.zeros((len(X), T), np.int8)
@@ -579,6 +627,10 @@ def main():
                     help="loss weight of the confusable-phrase windows (the others 1, positives --pos-weight)")
     ap.add_argument("--online-babble", default="6",
                     help="talker counts of the online bank's babble, comma-separated (equal shares)")
+    ap.add_argument("--frontend-ns", choices=("stage", "static", "ns"), default="",
+                    help="train on audio through the front end's noise suppression (+ AGC: see "
+                         "frontend_ns()) and choose the threshold on validation streams through the "
+                         "whole stage (src/fe_ns_agc.c's settings), as harkd's detector hears them")
     ap.add_argument("--report", help="write the validation sweep and timings here (json)")
     a = ap.parse_args()
     t0 = time.time()
@@ -605,8 +657,12 @@ def main():
     if a.channel_p > 0:
         key += "_ch%g" % a.channel_p
     online = a.online_noise > 0
+    if online and a.frontend_ns:
+        ap.error("--frontend-ns needs the noise in the waveform: not with --online-noise")
     if online:
         key += "_clean"
+    if a.frontend_ns:
+        key += "_ns" + ("" if a.frontend_ns == "stage" else "-" + a.frontend_ns)
     cache = os.path.join(a.data, "train_windows_%s.npz" % key)
     z = np.load(cache) if os.path.exists(cache) else None
     if z is not None and (not online or "C" in z.files):   # older caches lack L, C
@@ -614,7 +670,7 @@ def main():
         L, C = (z["L"], z["C"]) if online else (None, None)
         log("training windows from %s" % cache)
     else:
-        X, Y, L, C = build_set(a.data, plan, a.jobs, a.channel_p, online)
+        X, Y, L, C = build_set(a.data, plan, a.jobs, a.channel_p, online, a.frontend_ns)
         np.savez(cache, X=X, Y=Y, L=L, C=C)
     noise = OnlineNoise(a.data, rows, a.online_noise, a.seed, log, L, C,
                         [int(t) for t in a.online_babble.split(",")]) if online else None
@@ -658,7 +714,7 @@ def main():
                             lead=(0.2, 1.5), tail=(0.0, 0.5))
         sx = features.read_wav16k(tmp)
         os.remove(tmp)
-        sfeat = features.logmel(sx)
+        sfeat = features.logmel(stream_ns(sx, a.frontend_ns))
         post = score_stream(model, sfeat)
         order = np.argsort(-post)
         picked = []
@@ -684,7 +740,7 @@ def main():
     t_train = time.time() - t0
 
     chosen, sw = choose_threshold(lambda f: score_stream(model, f), a.data, a.smooth, a.refractory_ms,
-                                  a.max_conf, log)
+                                  a.max_conf, log, bool(a.frontend_ns))
     meta = export.meta_string({"phrase": phrase, "threshold": "%.2f" % chosen["thr"],
                                "smooth": a.smooth, "refractory_ms": a.refractory_ms,
                                "rf": RF, "seed": a.seed})
