@@ -36,14 +36,11 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(2)
 
-    layers, info = export.read(a.model)
+    try:
+        model, layers, info = tw.model_from_hkm(a.model)
+    except ValueError as e:
+        sys.exit(str(e))
     meta = export.parse_meta(info["meta"])
-    convs = [L for L in layers if L["type"] == "conv1d"]
-    if info["kind"] != "wake" or any(L["groups"] != 1 for L in convs):
-        sys.exit("%s: not a single wake model" % a.model)
-    model = tw.WakeNet(convs[0]["weight"].shape[0])
-    tw.load_hkm(model, a.model)
-    model.eval()
     chosen, _ = tw.choose_threshold(lambda f: tw.score_stream(model, f), a.data, int(meta["smooth"]),
                                     int(meta["refractory_ms"]), a.max_conf, print, a.frontend == "ns-agc")
     print("%s: threshold %s -> %.2f" % (a.model, meta["threshold"], chosen["thr"]))

@@ -24,7 +24,6 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_wake as tw  # noqa: E402
-from harkml import export  # noqa: E402
 
 
 def main():
@@ -36,11 +35,10 @@ def main():
     ap.add_argument("--refractory-ms", type=int, default=1500)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    layers, _ = export.read(a.model)
-    ch = [L for L in layers if L["type"] == "conv1d"][0]["weight"].shape[0]
-    model = tw.WakeNet(ch)
-    tw.load_hkm(model, a.model)
-    model.eval()
+    try:
+        model, _, _ = tw.model_from_hkm(a.model)
+    except ValueError as e:
+        sys.exit(str(e))
     memo = {}
 
     def score(feats):

@@ -477,8 +477,11 @@ def choose_threshold(score, data, smooth, refractory_ms, max_conf, log, ns=False
 
 # ------------------------------------------------------------------ main
 
-def load_hkm(model, path):
-    layers, _ = export.read(path)
+def load_hkm(model, path, layers=None):
+    """Copy the weights of the .hkm at path (or its already read layers)
+    into model."""
+    if layers is None:
+        layers, _ = export.read(path)
     convs = [L for L in layers if L["type"] == "conv1d"]
     dense = [L for L in layers if L["type"] == "dense"][0]
     norm = layers[0]
@@ -490,6 +493,20 @@ def load_hkm(model, path):
             c.bias.copy_(torch.from_numpy(L["bias"]))
         model.out.weight.copy_(torch.from_numpy(dense["weight"]))
         model.out.bias.copy_(torch.from_numpy(dense["bias"]))
+
+
+def model_from_hkm(path):
+    """A WakeNet (eval mode) with the weights of a single wake .hkm, and
+    the file's (layers, info). Refuses other kinds and merge_wake.py's
+    ensembles (grouped convolutions)."""
+    layers, info = export.read(path)
+    convs = [L for L in layers if L["type"] == "conv1d"]
+    if info["kind"] != "wake" or any(L["groups"] != 1 for L in convs):
+        raise ValueError("%s: not a single wake model" % path)
+    model = WakeNet(convs[0]["weight"].shape[0])
+    load_hkm(model, path, layers)
+    model.eval()
+    return model, layers, info
 
 
 def stream_windows(a, rows, minutes, seed):

@@ -44,10 +44,9 @@ def _speexdsp():
 
 
 class NsAgc:
-    """One running NS/AGC state (like one harkd front end): process() may be
-    called with any length; samples are buffered to whole 10 ms hops, and
-    the output lags the input by nothing beyond that (as in the C stage,
-    one hop in, one hop out)."""
+    """One running NS/AGC state (like one harkd front end): process() takes
+    whole 10 ms hops and may be called again to continue the stream; one
+    hop in, one hop out, as in the C stage."""
 
     def __init__(self, rate=16000, ns=True, ns_db=-15, agc=True, agc_target_dbfs=-20.0,
                  agc_max_gain_db=30.0, agc_increment_db_s=12.0, agc_decrement_db_s=40.0):
